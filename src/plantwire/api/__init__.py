@@ -1,0 +1,1 @@
+"""The HTTP API: durable event ingest and the operator endpoints."""

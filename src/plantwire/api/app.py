@@ -1,0 +1,125 @@
+"""The FastAPI application: ingest plus the operator endpoints, built around one hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Body, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import Response
+
+from plantwire.api.auth import BearerAuth
+from plantwire.api.ingest import ingest_endpoint
+from plantwire.api.responses import error_body, error_response, json_response
+from plantwire.bootstrap import Hub
+from plantwire.errors import PlantwireError, RequestRejected
+from plantwire.projections.inventory import on_hand
+from plantwire.service.queries import entry_dict
+
+log = structlog.get_logger("plantwire.api")
+
+
+def create_app(hub: Hub, run_worker: bool = True) -> FastAPI:
+    """The ASGI app for a hub; starts and stops its delivery worker with the server."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if run_worker:
+            hub.worker.start()
+        yield
+        hub.close()
+
+    app = FastAPI(title="plantwire", version="1", lifespan=lifespan,
+                  description="Durable business-event hub for manufacturing integration.")
+    app.router.add_route("/v1/events", ingest_endpoint(
+        hub.ingest, hub.settings.max_batch, hub.settings.max_body_bytes), methods=["POST"])
+    _errors(app)
+    _operator_routes(app, hub)
+    app.add_middleware(BearerAuth, verify=hub.keys.verify)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(PlantwireError)
+    async def plantwire_error(_: Request, exc: PlantwireError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_params(_: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid", "type": "invalid"}
+        path = "$." + ".".join(str(p) for p in first["loc"])
+        return json_response(error_body(422, str(first["type"]), str(first["msg"]), path), 422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", error=str(exc))
+        return json_response(error_body(500, "internal", "internal error; see the hub's log"), 500)
+
+
+def _since(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        raise RequestRejected(422, "iso-datetime", f"'since' must be an ISO 8601 time, got {value!r}",
+                              "$.since") from None
+
+
+def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small closure per route
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "journal_head": hub.journal.head()}
+
+    @app.get("/v1/events")
+    def tail(after: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+             type: Annotated[list[str] | None, Query()] = None) -> Response:
+        entries = hub.queries.tail(after, limit, type)
+        return json_response({"events": [entry_dict(e) for e in entries]})
+
+    @app.get("/v1/events/lookup")
+    def show(source: str, id: str) -> Response:
+        return json_response(hub.queries.show(source, id))
+
+    @app.get("/v1/status")
+    def status() -> Response:
+        return json_response(hub.queries.status())
+
+    @app.get("/v1/dead-letters")
+    def dlq_list(status: str | None = "open", subscriber: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Response:
+        wanted = None if status == "all" else status
+        return json_response({"dead_letters": hub.dead_letters.list(wanted, subscriber, limit)})
+
+    @app.get("/v1/dead-letters/{dlq_id}")
+    def dlq_show(dlq_id: int) -> Response:
+        return json_response(hub.dead_letters.show(dlq_id))
+
+    @app.post("/v1/dead-letters/{dlq_id}/retry")
+    def dlq_retry(dlq_id: int) -> Response:
+        letter = hub.dead_letters.retry(dlq_id)
+        hub.worker.notify()
+        return json_response(letter)
+
+    @app.post("/v1/dead-letters/{dlq_id}/discard")
+    def dlq_discard(dlq_id: int, reason: Annotated[str, Body(embed=True, min_length=1)]) -> Response:
+        letter = hub.dead_letters.discard(dlq_id, reason)
+        hub.worker.notify()
+        return json_response(letter)
+
+    @app.post("/v1/replay")
+    def replay(subscriber: Annotated[str, Body()], types: Annotated[list[str] | None, Body()] = None,
+               since: Annotated[str | None, Body()] = None,
+               dry_run: Annotated[bool, Body()] = False) -> Response:
+        report = hub.replayer.replay(subscriber, types, _since(since), dry_run)
+        return json_response(report.as_dict())
+
+    @app.get("/v1/inventory")
+    def inventory(prefix: str = "") -> Response:
+        with hub.state.transaction() as tx:
+            balances = on_hand(tx, prefix)
+        return json_response({"on_hand": {k: str(v) for k, v in balances.items()}})

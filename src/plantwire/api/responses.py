@@ -1,0 +1,40 @@
+"""JSON responses and the mapping from the error tree to HTTP status codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from plantwire.errors import (
+    NotFound,
+    PermanentError,
+    PlantwireError,
+    RequestRejected,
+    RetryableError,
+)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response rendered with orjson."""
+    return Response(orjson.dumps(body, default=str), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def error_body(status: int, rule: str, message: str, path: str = "$") -> dict[str, Any]:
+    """The one error shape every endpoint answers with."""
+    return {"error": {"status": status, "rule": rule, "path": path, "message": message}}
+
+
+def error_response(exc: PlantwireError) -> Response:
+    """An error from the tree as its HTTP answer (never a 5xx for bad input)."""
+    if isinstance(exc, RequestRejected):
+        return json_response(error_body(exc.status, exc.rule, str(exc), exc.path), exc.status)
+    if isinstance(exc, NotFound):
+        return json_response(error_body(404, "not-found", str(exc)), 404)
+    if isinstance(exc, RetryableError):
+        return json_response(error_body(503, "unavailable", str(exc)), 503, {"Retry-After": "1"})
+    if isinstance(exc, PermanentError):
+        return json_response(error_body(409, type(exc).__name__, str(exc)), 409)
+    return json_response(error_body(400, type(exc).__name__, str(exc)), 400)

@@ -1,0 +1,102 @@
+"""The composition root: builds a hub from settings. Nothing else constructs concrete objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plantwire.clocks import ManualClock, SystemClock
+from plantwire.domain.catalog import CATALOG, Catalog
+from plantwire.journal.memory import MemoryJournal, MemoryState
+from plantwire.journal.sqlite import SqliteJournal, SqliteState
+from plantwire.ports import Clock, Journal, StateStore, Subscriber
+from plantwire.projections.inventory import Inventory
+from plantwire.projections.tally import Tally
+from plantwire.service.deadletters import DeadLetters
+from plantwire.service.delivery import Dispatcher
+from plantwire.service.ingest import Ingest
+from plantwire.service.keys import ApiKeys
+from plantwire.service.queries import Queries
+from plantwire.service.replay import Replayer
+from plantwire.service.retry import RetryPolicy
+from plantwire.service.worker import DeliveryWorker
+
+JOURNAL_FILE = "journal.db"
+STATE_FILE = "state.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a hub is built from."""
+
+    data_dir: Path = Path("plantwire-data")
+    max_batch: int = 1000
+    max_body_bytes: int = 16 * 1024 * 1024
+    poll_interval: float = 0.25
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def default_subscribers() -> list[Subscriber]:
+    """The subscribers every hub runs today: the stock projection and the delivery tally."""
+    return [Inventory(), Tally()]
+
+
+@dataclass
+class Hub:
+    """A wired hub: what the entry points use."""
+
+    settings: Settings
+    clock: Clock
+    catalog: Catalog
+    journal: Journal
+    state: StateStore
+    subscribers: list[Subscriber]
+    dispatcher: Dispatcher
+    worker: DeliveryWorker
+    ingest: Ingest
+    dead_letters: DeadLetters
+    keys: ApiKeys
+    queries: Queries
+    replayer: Replayer
+
+    def close(self) -> None:
+        """Stop delivery and release storage."""
+        self.worker.stop()
+        self.ingest.close()
+        self.journal.close()
+        self.state.close()
+
+
+def _wire(settings: Settings, clock: Clock, journal: Journal, state: StateStore,
+          subscribers: Sequence[Subscriber]) -> Hub:
+    subs = list(subscribers)
+    dispatcher = Dispatcher(journal, state, subs, clock, default_policy=settings.retry)
+    worker = DeliveryWorker(dispatcher, settings.poll_interval)
+    return Hub(
+        settings=settings, clock=clock, catalog=CATALOG, journal=journal, state=state,
+        subscribers=subs, dispatcher=dispatcher, worker=worker,
+        ingest=Ingest(journal, CATALOG, worker.notify),
+        dead_letters=DeadLetters(journal, state, clock),
+        keys=ApiKeys(state, clock),
+        queries=Queries(journal, state, subs),
+        replayer=Replayer(journal, state, {s.name: s for s in subs}),
+    )
+
+
+def bootstrap(settings: Settings, subscribers: Sequence[Subscriber] | None = None) -> Hub:
+    """The embedded hub: SQLite journal and state in the data directory."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    clock = SystemClock()
+    journal = SqliteJournal(settings.data_dir / JOURNAL_FILE, clock)
+    state = SqliteState(settings.data_dir / STATE_FILE)
+    return _wire(settings, clock, journal, state,
+                 default_subscribers() if subscribers is None else subscribers)
+
+
+def bootstrap_for_tests(subscribers: Sequence[Subscriber] | None = None,
+                        clock: Clock | None = None, settings: Settings | None = None) -> Hub:
+    """An in-memory hub with a manual clock; delivery runs only when the test drains it."""
+    clock = clock or ManualClock()
+    return _wire(settings or Settings(), clock, MemoryJournal(clock), MemoryState(),
+                 default_subscribers() if subscribers is None else subscribers)

@@ -1,0 +1,1 @@
+"""The canonical manufacturing model and event catalog: pure, no I/O, no clock, no logging."""

@@ -1,0 +1,143 @@
+"""The CloudEvents 1.0 envelope every event travels in, with plantwire's extensions.
+
+Identity is ``source`` + ``id`` (set by the sender from the business document); ``partitionkey``
+orders events of one business key; ``contractversion`` names the data contract version. Other
+extensions (``correlationid``, ``causationid``, ``plant``, ``traceparent``, ...) ride along untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+SPEC_VERSION = "1.0"
+CORE_ATTRIBUTES = frozenset(
+    {"specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema"}
+)
+OUR_ATTRIBUTES = frozenset({"partitionkey", "contractversion"})
+JSON_OBJECT = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One validated event: CloudEvents context attributes, our extensions and canonical data."""
+
+    id: str
+    source: str
+    type: str
+    partitionkey: str
+    contractversion: str
+    data: JSON_OBJECT
+    time: str | None = None
+    subject: str | None = None
+    datacontenttype: str | None = None
+    dataschema: str | None = None
+    extensions: JSON_OBJECT = field(default_factory=dict)
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """The idempotency identity: (source, id)."""
+        return (self.source, self.id)
+
+    def to_cloudevent(self) -> JSON_OBJECT:
+        """The structured-mode JSON object of this event."""
+        out: JSON_OBJECT = {
+            "specversion": SPEC_VERSION,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "partitionkey": self.partitionkey,
+            "contractversion": self.contractversion,
+        }
+        for name in ("time", "subject", "datacontenttype", "dataschema"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        out.update(self.extensions)
+        out["data"] = self.data
+        return out
+
+    def canonical_bytes(self) -> bytes:
+        """Canonical JSON (sorted keys): what the journal stores and digests."""
+        return orjson.dumps(self.to_cloudevent(), option=orjson.OPT_SORT_KEYS)
+
+    @classmethod
+    def from_cloudevent(cls, obj: JSON_OBJECT) -> Envelope:
+        """Rebuild an envelope from a journaled structured-mode object (already validated)."""
+        extensions = {
+            k: v for k, v in obj.items()
+            if k not in CORE_ATTRIBUTES and k not in OUR_ATTRIBUTES and k != "data"
+        }
+        return cls(
+            id=obj["id"],
+            source=obj["source"],
+            type=obj["type"],
+            partitionkey=obj["partitionkey"],
+            contractversion=obj["contractversion"],
+            data=obj["data"],
+            time=obj.get("time"),
+            subject=obj.get("subject"),
+            datacontenttype=obj.get("datacontenttype"),
+            dataschema=obj.get("dataschema"),
+            extensions=extensions,
+        )
+
+
+def digest(body: bytes) -> bytes:
+    """Content digest used to tell a harmless resend from a conflicting one."""
+    return hashlib.sha256(body).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """An envelope as stored: its journal sequence number and when the hub recorded it."""
+
+    seq: int
+    recorded_at: float
+    envelope: Envelope
+
+    @property
+    def type(self) -> str:
+        """The event type, for routing."""
+        return self.envelope.type
+
+    @property
+    def key(self) -> str:
+        """The per-key ordering key."""
+        return self.envelope.partitionkey
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Result of appending one envelope: its sequence, and whether it was already there."""
+
+    seq: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Conflicted:
+    """Result of appending an envelope whose identity is journaled with other content."""
+
+    seq: int
+
+
+AppendOutcome = Appended | Conflicted
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An envelope ready for the journal, with its canonical body and digest precomputed."""
+
+    envelope: Envelope
+    body: bytes
+    digest: bytes
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> Pending:
+        """Prepare an envelope for appending."""
+        body = envelope.canonical_bytes()
+        return cls(envelope, body, digest(body))

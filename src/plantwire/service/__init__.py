@@ -1,0 +1,1 @@
+"""Use cases: ingest, delivery, dead letters, replay, queries and API keys."""

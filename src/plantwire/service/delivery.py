@@ -1,0 +1,181 @@
+"""Deliver journal entries to subscribers: at least once, effects exactly once, order per key.
+
+Each subscriber's position moves in the same state transaction as the effects of the entries it
+covers. A batch is first tried in one transaction; if any handler fails, the batch is rolled back
+and redone one entry per transaction, so a failure costs only its own entry. A failed entry holds
+up later entries of its business key (and only those) until a retry succeeds, or an operator
+retries or discards its dead letter.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from plantwire.envelope import JournalEntry
+from plantwire.errors import StorageUnavailable
+from plantwire.ports import Clock, Journal, StateStore, StateTx, Subscriber
+from plantwire.service import bookkeeping as books
+from plantwire.service.retry import RetryPolicy, backoff_delay
+
+MAX_ERROR_TEXT = 2000
+
+
+def error_class(error: BaseException) -> str:
+    """The qualified class name recorded with a failure."""
+    cls = type(error)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class Dispatcher:
+    """Moves every subscriber along the journal; `step` does one round, `drain` until idle."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        state: StateStore,
+        subscribers: Sequence[Subscriber],
+        clock: Clock,
+        policies: Mapping[str, RetryPolicy] | None = None,
+        default_policy: RetryPolicy | None = None,
+        rand: Callable[[], float] = random.random,
+        batch_size: int = 500,
+    ) -> None:
+        self.journal, self.state, self.clock = journal, state, clock
+        self.subscribers = list(subscribers)
+        self._policies = dict(policies or {})
+        self._default = default_policy or RetryPolicy()
+        self._rand = rand
+        self._batch = batch_size
+
+    def policy(self, sub: str) -> RetryPolicy:
+        """The retry policy of a subscriber."""
+        return self._policies.get(sub, self._default)
+
+    def step(self) -> int:
+        """One round over all subscribers: new entries, then due retries. Returns work done."""
+        return sum(self.advance(s) + self.retry_due(s) for s in self.subscribers)
+
+    def drain(self, max_rounds: int = 100_000) -> None:
+        """Step until there is nothing left to do now (due retries included)."""
+        for _ in range(max_rounds):
+            if not self.step():
+                return
+
+    def advance(self, sub: Subscriber) -> int:
+        """Deliver the next batch of new entries to one subscriber."""
+        with self.state.transaction() as tx:
+            start = books.cursor(tx, sub.name)
+        entries, last = self.journal.read(start, self._batch, sub.types or None)
+        if last == start:
+            return 0
+        try:
+            with self.state.transaction() as tx:
+                if books.cursor(tx, sub.name) != start:
+                    return 1
+                delivered = sum(self._take(sub, e, tx) for e in entries)
+                tx.put(books.CURSOR, sub.name, last)
+                books.count(tx, sub.name, "delivered", delivered)
+            return max(1, len(entries))
+        except StorageUnavailable:
+            raise
+        except Exception:  # a handler failed: redo one entry per transaction below
+            pass
+        for entry in entries:
+            self._advance_one(sub, entry)
+        with self.state.transaction() as tx:
+            if books.cursor(tx, sub.name) < last:
+                tx.put(books.CURSOR, sub.name, last)
+        return max(1, len(entries))
+
+    def _take(self, sub: Subscriber, entry: JournalEntry, tx: StateTx) -> int:
+        if books.park(tx, sub.name, entry):
+            return 0
+        sub.handle(entry, tx)
+        return 1
+
+    def _advance_one(self, sub: Subscriber, entry: JournalEntry) -> None:
+        try:
+            with self.state.transaction() as tx:
+                if books.cursor(tx, sub.name) >= entry.seq:
+                    return
+                books.count(tx, sub.name, "delivered", self._take(sub, entry, tx))
+                tx.put(books.CURSOR, sub.name, entry.seq)
+        except StorageUnavailable:
+            raise
+        except Exception as error:  # recorded: retried with backoff or dead-lettered
+            with self.state.transaction() as tx:
+                if books.cursor(tx, sub.name) >= entry.seq:
+                    return
+                self._record_failure(tx, sub.name, entry, error, None)
+                tx.put(books.CURSOR, sub.name, entry.seq)
+
+    def retry_due(self, sub: Subscriber) -> int:
+        """Try again the held-up heads whose backoff has passed."""
+        now = self.clock.now()
+        with self.state.transaction() as tx:
+            due = [r for _, r in tx.scan(books.pending(sub.name))
+                   if r["status"] == "retry" and r["next_at"] <= now]
+        for record in due:
+            self._retry_one(sub, record)
+        return len(due)
+
+    def _retry_one(self, sub: Subscriber, record: dict[str, Any]) -> None:
+        entry = self.journal.get_seq(record["seq"])
+        if entry is None:
+            raise StorageUnavailable(f"journal entry #{record['seq']} is missing")
+        try:
+            with self.state.transaction() as tx:
+                current = tx.get(books.pending(sub.name), books.seq_key(record["seq"]))
+                if current is None or current["status"] != "retry":
+                    return
+                sub.handle(entry, tx)
+                books.count(tx, sub.name, "delivered")
+                books.close_dead_letter(tx, current, "resolved", None, self.clock.now())
+                books.release(tx, sub.name, entry.key, entry.seq, self.clock.now())
+        except StorageUnavailable:
+            raise
+        except Exception as error:  # recorded: retried with backoff or dead-lettered
+            with self.state.transaction() as tx:
+                current = tx.get(books.pending(sub.name), books.seq_key(record["seq"]))
+                if current is not None and current["status"] == "retry":
+                    self._record_failure(tx, sub.name, entry, error, current)
+
+    def _record_failure(
+        self, tx: StateTx, sub: str, entry: JournalEntry, error: BaseException,
+        previous: dict[str, Any] | None,
+    ) -> None:
+        now = self.clock.now()
+        record = dict(previous or {"seq": entry.seq, "key": entry.key, "dlq": None,
+                                   "attempts": 0, "first_failed_at": now})
+        record.setdefault("first_failed_at", now)
+        record["attempts"] = int(record["attempts"]) + 1
+        record.update(last_failed_at=now, error_class=error_class(error),
+                      error_message=str(error)[:MAX_ERROR_TEXT] or type(error).__name__)
+        policy = self.policy(sub)
+        if policy.gives_up(error, record["attempts"]):
+            record["status"] = "dead"
+            record["dlq"] = self._dead_letter(tx, sub, entry, record)
+            books.count(tx, sub, "dead_lettered")
+        else:
+            record["status"] = "retry"
+            record["next_at"] = now + backoff_delay(policy, record["attempts"], self._rand())
+        books.hold(tx, sub, record)
+
+    def _dead_letter(self, tx: StateTx, sub: str, entry: JournalEntry, record: dict[str, Any]) -> int:
+        dlq_id = record.get("dlq") or books.next_dlq_id(tx)
+        old = tx.get(books.DLQ, books.dlq_key(dlq_id)) or {}
+        env = entry.envelope
+        tx.put(books.DLQ, books.dlq_key(dlq_id), {
+            **old,
+            "id": dlq_id, "subscriber": sub, "seq": entry.seq, "source": env.source,
+            "event_id": env.id, "type": env.type, "key": entry.key, "status": "open",
+            "error_class": record["error_class"], "error_message": record["error_message"],
+            "attempts": int(old.get("prior_attempts", 0)) + record["attempts"],
+            "prior_attempts": old.get("prior_attempts", 0),
+            "first_failed_at": old.get("first_failed_at", record["first_failed_at"]),
+            "last_failed_at": record["last_failed_at"], "retries": old.get("retries", 0),
+            "reason": None, "resolved_at": None,
+        })
+        return int(dlq_id)

@@ -1,0 +1,55 @@
+"""The delivery loop as a background thread: wakes on new journal entries, polls for retries."""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+
+from plantwire.errors import StorageUnavailable
+from plantwire.service.delivery import Dispatcher
+
+log = structlog.get_logger("plantwire.delivery")
+
+
+class DeliveryWorker:
+    """Runs a dispatcher until stopped; `notify` wakes it at once after an append."""
+
+    def __init__(self, dispatcher: Dispatcher, poll_interval: float = 0.25) -> None:
+        self.dispatcher = dispatcher
+        self._poll = poll_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def notify(self) -> None:
+        """New entries are in the journal."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the loop in a daemon thread."""
+        self._thread = threading.Thread(target=self._run, name="delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the current round and stop."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        pause = self._poll
+        while not self._stop.is_set():
+            try:
+                busy = self.dispatcher.step()
+                pause = self._poll
+            except StorageUnavailable as exc:
+                log.warning("storage unavailable, backing off", error=str(exc), pause=pause)
+                busy, pause = 0, min(pause * 2, 5.0)
+            except Exception:  # a bug must not stop delivery for good: log it, back off, go on
+                log.exception("delivery round failed")
+                busy, pause = 0, min(pause * 2, 5.0)
+            if not busy:
+                self._wake.wait(pause)
+                self._wake.clear()
