@@ -49,7 +49,8 @@ def deltas(type_: str, data: dict[str, Any]) -> list[Delta]:
         out = []
         for line in data["lines"]:
             value, uom = _qty(line["quantity"])
-            out.append((balance_key(plant, line["item_id"], line["storage_location"], line.get("lot"), uom), value))
+            key = balance_key(plant, line["item_id"], line["storage_location"], line.get("lot"), uom)
+            out.append((key, value))
         return out
     return []
 

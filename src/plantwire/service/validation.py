@@ -74,7 +74,8 @@ def _text(obj: dict[str, Any], name: str, issues: list[Issue], required: bool) -
         return None
     limit = LIMITS.get(name, MAX_EXTENSION_TEXT)
     if len(value) > limit:
-        issues.append(Issue(path, "max-length", f"'{name}' is {len(value)} characters; at most {limit}"))
+        issues.append(Issue(path, "max-length",
+                            f"'{name}' is {len(value)} characters; at most {limit}"))
         return None
     return value
 
@@ -99,7 +100,9 @@ def _check_time(obj: dict[str, Any], issues: list[Issue]) -> str | None:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
             return value
-    issues.append(Issue("$.time", "rfc3339", f"'time' must be an RFC 3339 timestamp with an offset, got {value!r}"[:300]))
+    shown = repr(value)[:200]
+    issues.append(Issue("$.time", "rfc3339",
+                        f"'time' must be an RFC 3339 timestamp with an offset, got {shown}"))
     return None
 
 
@@ -131,15 +134,19 @@ def _check_extensions(obj: dict[str, Any], issues: list[Issue]) -> dict[str, Any
         if not EXTENSION_NAME.match(name):
             issues.append(Issue(path, "extension-name",
                                 "extension attribute names are 1-20 lowercase letters or digits"))
-        elif isinstance(value, bool | int) and not isinstance(value, float):
-            out[name] = value
-        elif isinstance(value, str) and len(value) <= MAX_EXTENSION_TEXT:
+        elif _extension_value_ok(value):
             out[name] = value
         else:
             issues.append(Issue(path, "extension-value",
                                 f"extension '{name}' must be a string (at most "
                                 f"{MAX_EXTENSION_TEXT} characters), integer or boolean"))
     return out
+
+
+def _extension_value_ok(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= MAX_EXTENSION_TEXT
+    return isinstance(value, bool | int)
 
 
 def _find_contract(
