@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from plantwire.api.auth import BearerAuth
 from plantwire.api.ingest import ingest_endpoint
+from plantwire.api.metrics import metrics_endpoint
 from plantwire.api.responses import error_body, error_response, json_response
 from plantwire.bootstrap import Hub
 from plantwire.errors import PlantwireError, RequestRejected
@@ -21,6 +22,7 @@ from plantwire.projections.inventory import on_hand
 from plantwire.service.queries import entry_dict
 
 log = structlog.get_logger("plantwire.api")
+MAX_SEQ = 2**63 - 1  # the largest SQLite INTEGER: a bigger 'after' must be a 422, not a 500
 
 
 def create_app(hub: Hub, run_worker: bool = True) -> FastAPI:
@@ -37,6 +39,8 @@ def create_app(hub: Hub, run_worker: bool = True) -> FastAPI:
                   description="Durable business-event hub for manufacturing integration.")
     app.router.add_route("/v1/events", ingest_endpoint(
         hub.ingest, hub.settings.max_batch, hub.settings.max_body_bytes), methods=["POST"])
+    app.add_api_route("/metrics", metrics_endpoint(hub), methods=["GET"],
+                      include_in_schema=False)
     _errors(app)
     _operator_routes(app, hub)
     app.add_middleware(BearerAuth, verify=hub.keys.verify)
@@ -76,7 +80,7 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
         return {"status": "ok", "journal_head": hub.journal.head()}
 
     @app.get("/v1/events")
-    def tail(after: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    def tail(after: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 20,
              type: Annotated[list[str] | None, Query()] = None) -> Response:
         entries = hub.queries.tail(after, limit, type)
         return json_response({"events": [entry_dict(e) for e in entries]})

@@ -33,7 +33,7 @@ def parse_json(body: bytes) -> Any:
                 f"({bad.reason})",
             ) from None
         reason = str(exc.msg)
-        if "recursion" in reason.lower():
+        if "recursion" in reason.lower() or "depth limit" in reason.lower():
             raise RequestRejected(400, "nesting-too-deep",
                                   "JSON nests deeper than 1024 levels") from None
         raise RequestRejected(

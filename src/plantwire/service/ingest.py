@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -70,6 +70,8 @@ class GroupCommitter:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="journal-writer")
+        self.commits = 0
+        self.committed_rows = 0
 
     async def append(self, batch: list[Pending]) -> list[AppendOutcome]:
         """Durably append; returns when the group holding this batch has committed."""
@@ -112,6 +114,8 @@ class GroupCommitter:
             if not fut.done():
                 fut.set_result(outcomes[at : at + len(batch)])
             at += len(batch)
+        self.commits += 1
+        self.committed_rows += len(flat)
         self._on_commit()
 
     def close(self) -> None:
@@ -127,6 +131,7 @@ class Ingest:
     def __init__(self, journal: Journal, catalog: Catalog, on_commit: Callable[[], None]) -> None:
         self.journal, self.catalog, self._on_commit = journal, catalog, on_commit
         self.committer = GroupCommitter(journal, on_commit)
+        self.counts: Counter[str] = Counter()
 
     def prepare(self, objs: Sequence[Any]) -> list[Pending | EventResult]:
         """Each object as a Pending envelope, or a rejected result with every issue."""
@@ -155,11 +160,13 @@ class Ingest:
             self._on_commit()
         return self._merge(prepared, outcomes)
 
-    @staticmethod
-    def _merge(prepared: list[Pending | EventResult], outcomes: list[AppendOutcome]) -> list[EventResult]:
+    def _merge(self, prepared: list[Pending | EventResult],
+               outcomes: list[AppendOutcome]) -> list[EventResult]:
         it = iter(outcomes)
-        return [p if isinstance(p, EventResult) else _outcome(i, p, next(it))
-                for i, p in enumerate(prepared)]
+        results = [p if isinstance(p, EventResult) else _outcome(i, p, next(it))
+                   for i, p in enumerate(prepared)]
+        self.counts.update(r.status for r in results)
+        return results
 
     def close(self) -> None:
         """Stop the group committer."""

@@ -17,6 +17,7 @@ from plantwire.ports import Clock, StateStore
 KEYS = "apikeys"
 NAMES = "apikey-names"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+CACHE_SECONDS = 2.0
 
 
 class KeyNameInvalid(PermanentError):
@@ -34,7 +35,7 @@ class ApiKeys:
 
     state: StateStore
     clock: Clock
-    _cache: dict[str, str] = field(default_factory=dict)
+    _cache: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def create(self, name: str) -> str:
         """A new key for `name`; returns the token, which is not stored anywhere."""
@@ -53,14 +54,16 @@ class ApiKeys:
     def verify(self, token: str) -> str | None:
         """The key's name if the token is a live key, else None."""
         digest = token_hash(token)
-        name = self._cache.get(digest)
-        if name is not None:
-            return name
+        now = self.clock.now()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         with self.state.transaction() as tx:
             record = tx.get(KEYS, digest)
         if record is None or record["revoked_at"] is not None:
+            self._cache.pop(digest, None)
             return None
-        self._cache[digest] = record["name"]
+        self._cache[digest] = (str(record["name"]), now + CACHE_SECONDS)
         return str(record["name"])
 
     def list(self) -> list[dict[str, Any]]:

@@ -27,20 +27,16 @@ class Queries:
 
     def tail(self, after: int | None = None, limit: int = 20,
              types: Collection[str] | None = None) -> list[JournalEntry]:
-        """The last `limit` entries (or those after a seq), oldest first."""
-        if after is None:
-            after = max(0, self.journal.head() - limit) if not types else 0
-            if types:
-                return self._last_of_types(limit, types)
-        return self.journal.read(after, limit, types)[0]
-
-    def _last_of_types(self, limit: int, types: Collection[str]) -> list[JournalEntry]:
+        """Entries after a seq; without one, the newest `limit` entries (of those types), oldest first."""
+        if after is not None:
+            return self.journal.read(after, limit, types)[0]
+        head = self.journal.head()
+        start, window = head, limit
         found: list[JournalEntry] = []
-        head, window = self.journal.head(), 5000
-        start = head
         while start > 0 and len(found) < limit:
             start = max(0, start - window)
             found = self.journal.read(start, head - start, types)[0]
+            window *= 4
         return found[-limit:]
 
     def show(self, source: str, event_id: str) -> dict[str, Any]:
@@ -75,6 +71,12 @@ class Queries:
                 result[sub.name] = state
         return result
 
+    def _recorded_after(self, position: int, head: int) -> float | None:
+        if position >= head:
+            return None
+        nxt = self.journal.get_seq(position + 1)
+        return nxt.recorded_at if nxt else None
+
     def status(self) -> dict[str, Any]:
         """Journal head and, per subscriber, position, lag and counts."""
         head = self.journal.head()
@@ -84,9 +86,11 @@ class Queries:
                 stats = {k.split(books.SEP, 1)[1]: int(v)
                          for k, v in tx.scan(books.STATS, f"{sub.name}{books.SEP}")}
                 pend = [r for _, r in tx.scan(books.pending(sub.name))]
+                position = books.cursor(tx, sub.name)
                 subs[sub.name] = {
-                    "position": books.cursor(tx, sub.name),
-                    "lag": head - books.cursor(tx, sub.name),
+                    "position": position,
+                    "lag": head - position,
+                    "oldest_waiting_at": self._recorded_after(position, head),
                     "delivered": stats.get("delivered", 0),
                     "dead_lettered": stats.get("dead_lettered", 0),
                     "discarded": stats.get("discarded", 0),
