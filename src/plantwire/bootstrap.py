@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from plantwire.clocks import ManualClock, SystemClock
 from plantwire.domain.catalog import CATALOG, Catalog
+from plantwire.flows.api import Flow
+from plantwire.flows.exceptions import BusinessExceptions
+from plantwire.flows.pumps import CommandRelay, TimerPump
+from plantwire.flows.runtime import FlowEngine, FlowSubscriber
 from plantwire.journal.memory import MemoryJournal, MemoryState
 from plantwire.journal.sqlite import SqliteJournal, SqliteState
-from plantwire.ports import Clock, Journal, StateStore, Subscriber
+from plantwire.ports import Clock, Journal, Sink, StateStore, Subscriber
 from plantwire.projections.inventory import Inventory
 from plantwire.projections.tally import Tally
 from plantwire.service.deadletters import DeadLetters
@@ -59,6 +63,16 @@ class Hub:
     keys: ApiKeys
     queries: Queries
     replayer: Replayer
+    engine: FlowEngine
+    relay: CommandRelay
+    timers: TimerPump
+    exceptions: BusinessExceptions
+
+    def drain(self, max_rounds: int = 100_000) -> None:
+        """Run delivery, commands and timers until nothing is due now (tests; no sleeping)."""
+        for _ in range(max_rounds):
+            if not sum(s.step() for s in (self.dispatcher, self.relay, self.timers)):
+                return
 
     def close(self) -> None:
         """Stop delivery and release storage."""
@@ -69,10 +83,13 @@ class Hub:
 
 
 def _wire(settings: Settings, clock: Clock, journal: Journal, state: StateStore,
-          subscribers: Sequence[Subscriber]) -> Hub:
-    subs = list(subscribers)
+          subscribers: Sequence[Subscriber], flows: Sequence[Flow], sinks: Mapping[str, Sink]) -> Hub:
+    engine = FlowEngine(flows)
+    subs = [*subscribers, *(FlowSubscriber(engine, name) for name in engine.latest)]
     dispatcher = Dispatcher(journal, state, subs, clock, default_policy=settings.retry)
-    worker = DeliveryWorker(dispatcher, settings.poll_interval)
+    relay = CommandRelay(state, engine, sinks, clock, settings.retry)
+    timers = TimerPump(state, engine, clock)
+    worker = DeliveryWorker([dispatcher, relay, timers], settings.poll_interval)
     return Hub(
         settings=settings, clock=clock, catalog=CATALOG, journal=journal, state=state,
         subscribers=subs, dispatcher=dispatcher, worker=worker,
@@ -81,22 +98,26 @@ def _wire(settings: Settings, clock: Clock, journal: Journal, state: StateStore,
         keys=ApiKeys(state, clock),
         queries=Queries(journal, state, subs),
         replayer=Replayer(journal, state, {s.name: s for s in subs}),
+        engine=engine, relay=relay, timers=timers, exceptions=BusinessExceptions(state, clock),
     )
 
 
-def bootstrap(settings: Settings, subscribers: Sequence[Subscriber] | None = None) -> Hub:
+def bootstrap(settings: Settings, subscribers: Sequence[Subscriber] | None = None,
+              flows: Sequence[Flow] = (), sinks: Mapping[str, Sink] | None = None,
+              clock: Clock | None = None) -> Hub:
     """The embedded hub: SQLite journal and state in the data directory."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    clock = SystemClock()
+    clock = clock or SystemClock()
     journal = SqliteJournal(settings.data_dir / JOURNAL_FILE, clock)
     state = SqliteState(settings.data_dir / STATE_FILE)
     return _wire(settings, clock, journal, state,
-                 default_subscribers() if subscribers is None else subscribers)
+                 default_subscribers() if subscribers is None else subscribers, flows, sinks or {})
 
 
 def bootstrap_for_tests(subscribers: Sequence[Subscriber] | None = None,
-                        clock: Clock | None = None, settings: Settings | None = None) -> Hub:
+                        clock: Clock | None = None, settings: Settings | None = None,
+                        flows: Sequence[Flow] = (), sinks: Mapping[str, Sink] | None = None) -> Hub:
     """An in-memory hub with a manual clock; delivery runs only when the test drains it."""
     clock = clock or ManualClock()
     return _wire(settings or Settings(), clock, MemoryJournal(clock), MemoryState(),
-                 default_subscribers() if subscribers is None else subscribers)
+                 default_subscribers() if subscribers is None else subscribers, flows, sinks or {})

@@ -4,6 +4,7 @@
 - ``StateStore``: transactional key-value state for subscribers' effects and their positions,
   so that a position and the effects it stands for commit together (exactly-once effects).
 - ``Subscriber``: something that reacts to journaled events inside a state transaction.
+- ``Sink``: carries out a command in an outside system, passing the idempotency key on.
 - ``Clock``: time, so tests and replays decide the same way.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -97,3 +99,23 @@ class Subscriber(Protocol):
         """Undo the recorded effects of one event, so a replay can rebuild them."""
         ...
 
+
+
+@dataclass(frozen=True)
+class Command:
+    """An instruction to an outside system, e.g. target "erp", name "post_goods_movement"."""
+
+    target: str
+    name: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Sink(Protocol):
+    """Carries out commands in one outside system.
+
+    The same idempotency key must never take effect twice in the target (pass it as a reference,
+    header or document number, or check before writing). Raise RetryableError for outages and
+    PermanentError for refusals; return what the target answered (e.g. its document number).
+    """
+
+    def execute(self, idempotency_key: str, command: Command) -> dict[str, Any]: ...

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plantwire.envelope import JournalEntry
-from plantwire.errors import NotFound
+from plantwire.errors import NotFound, PermanentError
 from plantwire.ports import Journal, StateStore, Subscriber
 from plantwire.service import bookkeeping as books
+
+
+class NotReplayable(PermanentError):
+    """The subscriber's effects are outside the hub and cannot be rebuilt by replay."""
 
 
 @dataclass
@@ -26,6 +30,7 @@ class ReplayReport:
     selected: int = 0
     replayed: int = 0
     skipped_held: int = 0
+    skipped_discarded: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
     first_seq: int | None = None
     last_seq: int | None = None
@@ -34,7 +39,8 @@ class ReplayReport:
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape."""
         return {"subscriber": self.subscriber, "selected": self.selected, "replayed": self.replayed,
-                "skipped_held": self.skipped_held, "by_type": dict(self.by_type),
+                "skipped_held": self.skipped_held,
+                "skipped_discarded": self.skipped_discarded, "by_type": dict(self.by_type),
                 "first_seq": self.first_seq, "last_seq": self.last_seq, "dry_run": self.dry_run}
 
 
@@ -53,10 +59,19 @@ class Replayer:
         sub = self.subscribers.get(subscriber)
         if sub is None:
             raise NotFound(f"no subscriber {subscriber!r}; known: {', '.join(sorted(self.subscribers))}")
+        if not getattr(sub, "replayable", True):
+            raise NotReplayable(f"{subscriber} acts on outside systems; replaying it would act again")
         wanted = set(types or ()) or set(sub.types)
+        if sub.types:
+            wanted &= sub.types  # never hand a subscriber a type it does not take
         report = ReplayReport(subscriber, dry_run=dry_run)
+        if sub.types and not wanted:
+            return report
         with self.state.transaction() as tx:
             upto = books.cursor(tx, sub.name)
+            # an operator gave up on these for this subscriber: replay must not apply them now
+            discarded = {int(r["seq"]) for _, r in tx.scan(books.DLQ)
+                         if r["subscriber"] == sub.name and r["status"] == "discarded"}
         after = 0
         while after < upto:
             entries, last = self.journal.read(after, min(self.page, upto - after), wanted or None)
@@ -64,7 +79,8 @@ class Replayer:
                 break
             after = last
             picked = [e for e in entries if since is None or e.recorded_at >= since]
-            self._apply(sub, picked, report)
+            report.skipped_discarded += sum(1 for e in picked if e.seq in discarded)
+            self._apply(sub, [e for e in picked if e.seq not in discarded], report)
         return report
 
     def _apply(self, sub: Subscriber, entries: list[JournalEntry], report: ReplayReport) -> None:

@@ -1,22 +1,30 @@
-"""The delivery loop as a background thread: wakes on new journal entries, polls for retries."""
+"""The delivery loops as a background thread: wakes on new journal entries, polls for retries."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Protocol
 
 import structlog
 
 from plantwire.errors import StorageUnavailable
-from plantwire.service.delivery import Dispatcher
 
 log = structlog.get_logger("plantwire.delivery")
 
 
-class DeliveryWorker:
-    """Runs a dispatcher until stopped; `notify` wakes it at once after an append."""
+class Stepper(Protocol):
+    """A loop body: does what is due now and says how much it did."""
 
-    def __init__(self, dispatcher: Dispatcher, poll_interval: float = 0.25) -> None:
-        self.dispatcher = dispatcher
+    def step(self) -> int: ...
+
+
+class DeliveryWorker:
+    """Runs the delivery loops (dispatcher, command relay, timers) until stopped; `notify` wakes
+    it at once after an append."""
+
+    def __init__(self, steppers: Sequence[Stepper], poll_interval: float = 0.25) -> None:
+        self.steppers = list(steppers)
         self._poll = poll_interval
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -42,7 +50,7 @@ class DeliveryWorker:
         pause = self._poll
         while not self._stop.is_set():
             try:
-                busy = self.dispatcher.step()
+                busy = sum(s.step() for s in self.steppers)
                 pause = self._poll
             except StorageUnavailable as exc:
                 log.warning("storage unavailable, backing off", error=str(exc), pause=pause)

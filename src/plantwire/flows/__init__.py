@@ -1,0 +1,1 @@
+"""Durable flows (sagas): the authoring API, the runtime, and the business flows under catalog/."""

@@ -1,0 +1,102 @@
+"""The two loops that drive flows besides journal events: the command relay and the timer pump.
+
+The relay sends each instance's outbox commands in order (one at a time per instance), outside
+any transaction, then records the result and feeds it to the flow in one transaction. A crash
+between the call and that commit sends the command again with the same idempotency key, which
+the sink passes on so the target does not act twice.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from plantwire.errors import ConfigurationError, StorageUnavailable
+from plantwire.flows.api import CommandDone, CommandFailed, TimerFired
+from plantwire.flows.runtime import OUTBOX, TIMER_INDEX, TIMERS, FlowEngine
+from plantwire.ports import Clock, Command, Sink, StateStore
+from plantwire.service.delivery import MAX_ERROR_TEXT, error_class
+from plantwire.service.retry import RetryPolicy, backoff_delay
+
+
+class CommandRelay:
+    """Carries out outbox commands through the sinks, with retries and backoff."""
+
+    def __init__(self, state: StateStore, engine: FlowEngine, sinks: Mapping[str, Sink], clock: Clock,
+                 policy: RetryPolicy | None = None, rand: Callable[[], float] = random.random) -> None:
+        self.state, self.engine, self.sinks, self.clock = state, engine, dict(sinks), clock
+        self.policy = policy or RetryPolicy()
+        self._rand = rand
+
+    def step(self) -> int:
+        """Send every command that is due and first in line for its instance."""
+        now = self.clock.now()
+        with self.state.transaction() as tx:
+            rows = tx.scan(OUTBOX, limit=1000)
+        first: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        for okey, row in rows:
+            first.setdefault((row["flow"], row["key"]), (okey, row))
+        due = [(k, r) for k, r in first.values() if r["next_at"] <= now]
+        for okey, row in due:
+            self._send(okey, row)
+        return len(due)
+
+    def _send(self, okey: str, row: dict[str, Any]) -> None:
+        command = Command(**row["command"])
+        try:
+            sink = self.sinks.get(command.target)
+            if sink is None:
+                raise ConfigurationError(f"no sink for target {command.target!r}")
+            result = sink.execute(row["id"], command)
+        except StorageUnavailable:
+            raise
+        except Exception as error:  # recorded: retried with backoff, or fed to the flow as failed
+            self._failed(okey, row, command, error)
+            return
+        now = self.clock.now()
+        with self.state.transaction() as tx:
+            if tx.get(OUTBOX, okey) is None:
+                return
+            tx.delete(OUTBOX, okey)
+            self.engine.apply(tx, row["flow"], row["key"], CommandDone(row["step"], command, result), now)
+
+    def _failed(self, okey: str, row: dict[str, Any], command: Command, error: BaseException) -> None:
+        now = self.clock.now()
+        attempts = int(row["attempts"]) + 1
+        give_up = isinstance(error, ConfigurationError) or self.policy.gives_up(error, attempts)
+        with self.state.transaction() as tx:
+            current = tx.get(OUTBOX, okey)
+            if current is None:
+                return
+            if give_up:
+                tx.delete(OUTBOX, okey)
+                failed = CommandFailed(row["step"], command, error_class(error),
+                                       str(error)[:MAX_ERROR_TEXT])
+                self.engine.apply(tx, row["flow"], row["key"], failed, now)
+                return
+            current.update(attempts=attempts, last_error=str(error)[:MAX_ERROR_TEXT],
+                           last_error_class=error_class(error),
+                           next_at=now + backoff_delay(self.policy, attempts, self._rand()))
+            tx.put(OUTBOX, okey, current)
+
+
+class TimerPump:
+    """Fires due timers into their flow instances."""
+
+    def __init__(self, state: StateStore, engine: FlowEngine, clock: Clock) -> None:
+        self.state, self.engine, self.clock = state, engine, clock
+
+    def step(self) -> int:
+        """Fire every timer whose time has come."""
+        now = self.clock.now()
+        with self.state.transaction() as tx:
+            due = [(k, v) for k, v in tx.scan(TIMERS, limit=500) if v["at"] <= now]
+        for tkey, timer in due:
+            with self.state.transaction() as tx:
+                if tx.get(TIMERS, tkey) is None:
+                    continue
+                tx.delete(TIMERS, tkey)
+                tx.delete(TIMER_INDEX, f"{timer['flow']}|{timer['key']}|{timer['name']}")
+                self.engine.apply(tx, timer["flow"], timer["key"], TimerFired(timer["name"]), timer["at"])
+        return len(due)
