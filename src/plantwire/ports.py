@@ -64,6 +64,10 @@ class StateTx(Protocol):
 
     def delete(self, ns: str, key: str) -> None: ...
 
+    def clear(self, ns: str) -> None:
+        """Delete every key of a namespace."""
+        ...
+
     def add(self, ns: str, key: str, delta: Decimal | int) -> Decimal:
         """Add to a numeric value (missing counts as 0) and return the new value."""
         ...

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from journal_suite import JournalContract
 
 from plantwire.clocks import ManualClock
@@ -15,8 +14,5 @@ class TestMemoryJournal(JournalContract):
     def make_journal(self, tmp_path: Path, clock: ManualClock) -> MemoryJournal:
         return MemoryJournal(clock)
 
-    @pytest.mark.skip(reason="the memory journal is not durable by design")
-    def test_reopen_from_the_same_place_keeps_everything(
-        self, tmp_path: Path, clock: ManualClock
-    ) -> None:
-        raise AssertionError("not durable")
+    # the memory journal is not durable by design: nothing to reopen
+    test_reopen_from_the_same_place_keeps_everything = None  # type: ignore[assignment]

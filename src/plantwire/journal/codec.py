@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +32,16 @@ def to_decimal(value: Any) -> Decimal:
     if value is None:
         return Decimal(0)
     return Decimal(str(value)) if not isinstance(value, Decimal) else value
+
+
+# Wide enough for any amount the domain allows (18 + 18 digits): the default context (28 digits)
+# would round a sum silently.
+_WIDE = decimal.Context(prec=200, Emax=999_999, Emin=-999_999)
+
+
+def add_exact(value: Any, delta: Decimal | int) -> Decimal:
+    """A stored numeric value plus delta, without rounding."""
+    return _WIDE.add(to_decimal(value), Decimal(delta))
 
 
 def entry_from_row(seq: int, recorded_at: float, body: bytes) -> JournalEntry:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from plantwire.envelope import Appended, AppendOutcome, Conflicted, JournalEntry, Pending
-from plantwire.journal.codec import dump_value, load_value, to_decimal
+from plantwire.journal.codec import add_exact, dump_value, load_value
 from plantwire.ports import Clock
 
 
@@ -91,8 +91,15 @@ class _MemoryTx:
     def delete(self, ns: str, key: str) -> None:
         self.writes[(ns, key)] = None
 
+    def clear(self, ns: str) -> None:
+        for key in self._data.get(ns, {}):
+            self.writes[(ns, key)] = None
+        for wns, key in list(self.writes):
+            if wns == ns:
+                self.writes[(wns, key)] = None
+
     def add(self, ns: str, key: str, delta: Decimal | int) -> Decimal:
-        value = to_decimal(self.get(ns, key)) + delta
+        value = add_exact(self.get(ns, key), delta)
         self.put(ns, key, value)
         return value
 

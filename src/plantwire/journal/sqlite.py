@@ -19,7 +19,7 @@ from typing import Any
 
 from plantwire.envelope import Appended, AppendOutcome, Conflicted, JournalEntry, Pending
 from plantwire.errors import StorageUnavailable
-from plantwire.journal.codec import dump_value, entry_from_row, load_value, to_decimal
+from plantwire.journal.codec import add_exact, dump_value, entry_from_row, load_value
 from plantwire.ports import Clock
 
 JOURNAL_SCHEMA = """
@@ -198,8 +198,11 @@ class _SqliteTx:
     def delete(self, ns: str, key: str) -> None:
         self._c.execute("DELETE FROM kv WHERE ns = ? AND key = ?", (ns, key))
 
+    def clear(self, ns: str) -> None:
+        self._c.execute("DELETE FROM kv WHERE ns = ?", (ns,))
+
     def add(self, ns: str, key: str, delta: Decimal | int) -> Decimal:
-        value = to_decimal(self.get(ns, key)) + delta
+        value = add_exact(self.get(ns, key), delta)
         self.put(ns, key, value)
         return value
 

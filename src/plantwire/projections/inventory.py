@@ -77,6 +77,11 @@ class Inventory:
             tx.add(BALANCES, key, delta)
         tx.put(MOVES, f"{entry.seq:015d}", [[k, str(d)] for k, d in changes])
 
+    def reset(self, tx: StateTx) -> None:
+        """Empty the projection, for a rebuild from the whole journal."""
+        tx.clear(BALANCES)
+        tx.clear(MOVES)
+
     def forget(self, entry: JournalEntry, tx: StateTx) -> None:
         """Undo exactly what was applied for this event."""
         key = f"{entry.seq:015d}"

@@ -22,6 +22,11 @@ class Tally:
         tx.add(EVENTS, f"{env.source}{SEP}{env.id}", 1)
         tx.add(TYPES, env.type, 1)
 
+    def reset(self, tx: StateTx) -> None:
+        """Empty the counts, for a rebuild from the whole journal."""
+        tx.clear(EVENTS)
+        tx.clear(TYPES)
+
     def forget(self, entry: JournalEntry, tx: StateTx) -> None:
         """Uncount the event."""
         env = entry.envelope

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -72,9 +73,10 @@ def read_events(
 
 def binary_event(media: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     """A binary-mode event: attributes from ce-* headers, data from the body."""
-    event: dict[str, Any] = {k[3:]: v for k, v in headers.items() if k.startswith("ce-")}
+    # the HTTP binding percent-encodes header values (space, '"', '%' and non-ASCII)
+    event: dict[str, Any] = {k[3:]: unquote(v) for k, v in headers.items() if k.startswith("ce-")}
     event["datacontenttype"] = media or None
-    if not media.endswith("json"):
+    if media and not media.endswith("json"):
         raise RequestRejected(415, "unsupported-datacontenttype",
                               f"binary-mode data must be application/json, got {media or '(none)'!r}")
     event["data"] = parse_json(body)

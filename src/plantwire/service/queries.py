@@ -52,6 +52,7 @@ class Queries:
         """Per subscriber: delivered, not-yet, retrying, dead-lettered or blocked behind another."""
         result: dict[str, Any] = {}
         with self.state.transaction() as tx:
+            letters = {r["subscriber"]: r for _, r in tx.scan(books.DLQ) if r["seq"] == entry.seq}
             for sub in self.subscribers:
                 if sub.types and entry.type not in sub.types:
                     continue
@@ -64,6 +65,9 @@ class Queries:
                                                            "error_message", "dlq")}}
                 elif queued is not None:
                     state = {"state": "blocked", "behind": tx.get(books.heads(sub.name), entry.key)}
+                elif sub.name in letters and letters[sub.name]["status"] == "discarded":
+                    letter = letters[sub.name]
+                    state = {"state": "discarded", "dlq": letter["id"], "reason": letter["reason"]}
                 elif books.cursor(tx, sub.name) >= entry.seq:
                     state = {"state": "delivered"}
                 else:

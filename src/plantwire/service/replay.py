@@ -8,13 +8,13 @@ in transactions of `batch` entries. Useful after fixing a mapping or a projectio
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from plantwire.envelope import JournalEntry
 from plantwire.errors import NotFound, PermanentError
-from plantwire.ports import Journal, StateStore, Subscriber
+from plantwire.ports import Journal, StateStore, StateTx, Subscriber
 from plantwire.service import bookkeeping as books
 
 
@@ -35,13 +35,15 @@ class ReplayReport:
     first_seq: int | None = None
     last_seq: int | None = None
     dry_run: bool = False
+    rebuilt: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape."""
         return {"subscriber": self.subscriber, "selected": self.selected, "replayed": self.replayed,
                 "skipped_held": self.skipped_held,
                 "skipped_discarded": self.skipped_discarded, "by_type": dict(self.by_type),
-                "first_seq": self.first_seq, "last_seq": self.last_seq, "dry_run": self.dry_run}
+                "first_seq": self.first_seq, "last_seq": self.last_seq, "dry_run": self.dry_run,
+                "rebuilt": self.rebuilt}
 
 
 @dataclass
@@ -55,7 +57,11 @@ class Replayer:
 
     def replay(self, subscriber: str, types: Collection[str] | None = None,
                since: float | None = None, dry_run: bool = False) -> ReplayReport:
-        """Forget and re-handle the selected entries; with dry_run only count them."""
+        """Rebuild the subscriber's effects; dry_run only counts.
+
+        Unfiltered, a subscriber that can reset is emptied and every entry handled again; with
+        filters, the selected entries' recorded effects are forgotten and handled again.
+        """
         sub = self.subscribers.get(subscriber)
         if sub is None:
             raise NotFound(f"no subscriber {subscriber!r}; known: {', '.join(sorted(self.subscribers))}")
@@ -72,30 +78,39 @@ class Replayer:
             # an operator gave up on these for this subscriber: replay must not apply them now
             discarded = {int(r["seq"]) for _, r in tx.scan(books.DLQ)
                          if r["subscriber"] == sub.name and r["status"] == "discarded"}
+        rebuild = types is None and since is None and callable(getattr(sub, "reset", None))
+        report.rebuilt = rebuild and not dry_run
+        with self.state.transaction() as tx:
+            if report.rebuilt:
+                sub.reset(tx)  # type: ignore[attr-defined]
+            for picked in self._pages(upto, wanted, since):
+                report.skipped_discarded += sum(1 for e in picked if e.seq in discarded)
+                self._apply(tx, sub, [e for e in picked if e.seq not in discarded], report)
+        return report
+
+    def _pages(self, upto: int, wanted: set[str], since: float | None) -> Iterator[list[JournalEntry]]:
         after = 0
         while after < upto:
             entries, last = self.journal.read(after, min(self.page, upto - after), wanted or None)
             if last == after:
-                break
+                return
             after = last
-            picked = [e for e in entries if since is None or e.recorded_at >= since]
-            report.skipped_discarded += sum(1 for e in picked if e.seq in discarded)
-            self._apply(sub, [e for e in picked if e.seq not in discarded], report)
-        return report
+            yield [e for e in entries if since is None or e.recorded_at >= since]
 
-    def _apply(self, sub: Subscriber, entries: list[JournalEntry], report: ReplayReport) -> None:
-        with self.state.transaction() as tx:
-            for entry in entries:
-                if tx.get(books.pending(sub.name), books.seq_key(entry.seq)) is not None or \
-                        tx.get(books.queue(sub.name),
-                               f"{entry.key}{books.SEP}{books.seq_key(entry.seq)}") is not None:
-                    report.skipped_held += 1
-                    continue
-                report.selected += 1
-                report.by_type[entry.type] += 1
-                report.first_seq = report.first_seq or entry.seq
-                report.last_seq = entry.seq
-                if not report.dry_run:
+    @staticmethod
+    def _apply(tx: StateTx, sub: Subscriber, entries: list[JournalEntry], report: ReplayReport) -> None:
+        for entry in entries:
+            if tx.get(books.pending(sub.name), books.seq_key(entry.seq)) is not None or \
+                    tx.get(books.queue(sub.name),
+                           f"{entry.key}{books.SEP}{books.seq_key(entry.seq)}") is not None:
+                report.skipped_held += 1
+                continue
+            report.selected += 1
+            report.by_type[entry.type] += 1
+            report.first_seq = report.first_seq or entry.seq
+            report.last_seq = entry.seq
+            if not report.dry_run:
+                if not report.rebuilt:
                     sub.forget(entry, tx)
-                    sub.handle(entry, tx)
-                    report.replayed += 1
+                sub.handle(entry, tx)
+                report.replayed += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from plantwire.errors import PermanentError
@@ -45,6 +46,10 @@ def backoff_delay(policy: RetryPolicy, attempts: int, rand: float) -> float:
     """
     if attempts < 1:
         raise ValueError("attempts counts from 1")
-    exponent = min(attempts - 1, 64)
-    base = min(policy.max_interval, policy.initial_interval * policy.backoff_coefficient**exponent)
+    exponent = attempts - 1
+    try:
+        grown = policy.initial_interval * policy.backoff_coefficient**exponent
+    except OverflowError:  # a huge coefficient: float ** raises instead of giving inf
+        grown = math.inf if policy.initial_interval else 0.0
+    base = min(policy.max_interval, grown)
     return base * (1 - policy.jitter * rand)

@@ -17,6 +17,8 @@ from plantwire.errors import InvalidEvent, Issue
 
 DEFAULT_CONTRACT_VERSION = "1"
 EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
 JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
 LIMITS = {"id": 256, "source": 512, "type": 128, "subject": 512, "partitionkey": 256}
 MAX_EXTENSIONS = 32
@@ -93,7 +95,7 @@ def _check_time(obj: dict[str, Any], issues: list[Issue]) -> str | None:
     value = obj.get("time")
     if value is None:
         return None
-    if isinstance(value, str):
+    if isinstance(value, str) and RFC3339.match(value):
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
