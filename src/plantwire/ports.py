@@ -5,6 +5,7 @@
   so that a position and the effects it stands for commit together (exactly-once effects).
 - ``Subscriber``: something that reacts to journaled events inside a state transaction.
 - ``Sink``: carries out a command in an outside system, passing the idempotency key on.
+- ``Intake``: where a source adapter hands the events it read; durable when it returns.
 - ``Clock``: time, so tests and replays decide the same way.
 """
 
@@ -123,3 +124,16 @@ class Sink(Protocol):
     """
 
     def execute(self, idempotency_key: str, command: Command) -> dict[str, Any]: ...
+
+
+class Intake(Protocol):
+    """Where a source adapter hands structured-mode CloudEvent objects it translated.
+
+    Returns only once every event is durably kept (a journal, an edge outbox), so the adapter may
+    then acknowledge its source (MQTT PUBACK, a polling watermark, moving a file to done/).
+    Raises InvalidEvent-bearing errors per the implementation; never loses what it accepted.
+    """
+
+    async def accept(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Keep the events; one receipt per event (status, and where to ask about it later)."""
+        ...
