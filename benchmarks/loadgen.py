@@ -4,11 +4,11 @@ Run as its own process (the benchmark pins it to another core than the server):
 
     python benchmarks/loadgen.py SPEC.json
 
-SPEC is a JSON object: ``port``, ``requests`` (a file of prebuilt request bytes written with
-``marshal``: a list of complete HTTP/1.1 requests), ``connections``, ``max_seconds`` and optional
-``expect`` (the status every response must have, default 202). Each connection keeps one request
-in flight on a persistent connection and takes the next prebuilt request from a shared cursor,
-until the requests run out or ``max_seconds`` have passed. Responses are parsed minimally (status
+SPEC is a JSON object: ``port``, ``requests`` (a file written with ``marshal``: one list of
+complete prebuilt HTTP/1.1 requests per connection), ``max_seconds`` and optional ``expect`` (the
+status every response must have, default 202). Each connection keeps one request in flight on a
+persistent connection and sends its own requests in order (so a sender's events are journaled in
+the order it sent them), until they run out or ``max_seconds`` have passed. Responses are parsed minimally (status
 line and Content-Length). Prints one JSON object: completed, statuses, errors (first ones, with
 body excerpts), elapsed seconds, latency percentiles and the generator's own CPU use.
 """
@@ -37,21 +37,15 @@ def _cpu() -> float:
 class Run:
     """Shared state of one load run (single event loop: no locks needed)."""
 
-    def __init__(self, requests: list[bytes], deadline: float, expect: int) -> None:
-        self.requests, self.deadline, self.expect = requests, deadline, expect
-        self.next = 0
+    def __init__(self, total: int, deadline: float, expect: int) -> None:
+        self.total, self.deadline, self.expect = total, deadline, expect
+        self.sent = 0
         self.completed = 0
         self.statuses: dict[int, int] = {}
         self.errors: list[str] = []
         self.error_count = 0
         self.latencies = array("d")
 
-    def take(self) -> bytes | None:
-        if self.next >= len(self.requests) or time.perf_counter() >= self.deadline:
-            return None
-        req = self.requests[self.next]
-        self.next += 1
-        return req
 
     def error(self, text: str) -> None:
         self.error_count += 1
@@ -75,21 +69,21 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
     return status, body, b"\r\nconnection: close" in lower
 
 
-async def _connection(run: Run, port: int, start: asyncio.Event) -> None:
+async def _connection(run: Run, port: int, requests: list[bytes], start: asyncio.Event) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
     await start.wait()
     lat = run.latencies
+    clock = time.perf_counter
     try:
-        while True:
-            req = run.take()
-            if req is None:
+        for req in requests:
+            t0 = clock()
+            if t0 >= run.deadline:
                 return
-            t0 = time.perf_counter()
+            run.sent += 1
             try:
                 writer.write(req)
                 status, body, closing = await asyncio.wait_for(_read_response(reader), RESPONSE_TIMEOUT)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                    asyncio.TimeoutError, ValueError) as exc:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
                 run.error(f"transport error: {type(exc).__name__}: {exc}")
                 writer.close()
                 reader, writer = await asyncio.open_connection(HOST, port)
@@ -115,11 +109,11 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 async def main_async(spec: dict[str, Any]) -> dict[str, Any]:
     with open(spec["requests"], "rb") as f:
-        requests: list[bytes] = marshal.load(f)
+        per_connection: list[list[bytes]] = marshal.load(f)
     start = asyncio.Event()
-    run = Run(requests, float("inf"), int(spec.get("expect", 202)))
-    tasks = [asyncio.ensure_future(_connection(run, int(spec["port"]), start))
-             for _ in range(int(spec["connections"]))]
+    run = Run(sum(map(len, per_connection)), float("inf"), int(spec.get("expect", 202)))
+    tasks = [asyncio.ensure_future(_connection(run, int(spec["port"]), reqs, start))
+             for reqs in per_connection]
     await asyncio.sleep(0.05)  # let every connection open before the clock starts
     cpu0, t0 = _cpu(), time.perf_counter()
     run.deadline = t0 + float(spec["max_seconds"])
@@ -132,11 +126,11 @@ async def main_async(spec: dict[str, Any]) -> dict[str, Any]:
             run.error(f"connection failed: {type(r).__name__}: {r}")
     lat = sorted(run.latencies)
     return {
-        "completed": run.completed, "sent": run.next, "statuses": {str(k): v for k, v in run.statuses.items()},
+        "completed": run.completed, "sent": run.sent, "statuses": {str(k): v for k, v in run.statuses.items()},
         "error_count": run.error_count, "errors": run.errors, "elapsed": elapsed,
         "p50": _percentile(lat, 0.50), "p90": _percentile(lat, 0.90), "p99": _percentile(lat, 0.99),
         "max": lat[-1] if lat else float("nan"), "loadgen_cpu": cpu / elapsed if elapsed else 0.0,
-        "exhausted": run.next >= len(requests),
+        "exhausted": run.sent >= run.total,
     }
 
 

@@ -6,6 +6,8 @@ Per subscriber S, inside the same transactions as S's effects:
 - ``heads:S``/key: present while a business key is held up; the seq of its failing head event.
 - ``pending:S``/seq: the head event of a held-up key: status ``retry`` (with ``next_at``) or ``dead``.
 - ``queue:S``/key + seq: later events of a held-up key, waiting in journal order.
+- ``late:S``/seq: events that took effect only after a hold (a retry that succeeded, or one
+  released from behind it), with S's cursor at that moment, so replay applies them in that order.
 - ``dlq``/id: dead letters, with the envelope's identity, error class and message, attempts, times.
 """
 
@@ -36,6 +38,11 @@ def pending(sub: str) -> str:
 def queue(sub: str) -> str:
     """Namespace of events waiting behind a held-up head."""
     return f"queue:{sub}"
+
+
+def late(sub: str) -> str:
+    """Namespace of events that took effect after a hold: seq -> the cursor when they did."""
+    return f"late:{sub}"
 
 
 def seq_key(seq: int) -> str:

@@ -132,6 +132,7 @@ class Dispatcher:
                     return
                 sub.handle(entry, tx)
                 books.count(tx, sub.name, "delivered")
+                tx.put(books.late(sub.name), books.seq_key(entry.seq), books.cursor(tx, sub.name))
                 books.close_dead_letter(tx, current, "resolved", None, self.clock.now())
                 books.release(tx, sub.name, entry.key, entry.seq, self.clock.now())
         except StorageUnavailable:

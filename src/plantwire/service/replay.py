@@ -7,6 +7,7 @@ in transactions of `batch` entries. Useful after fixing a mapping or a projectio
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -78,12 +79,14 @@ class Replayer:
             # an operator gave up on these for this subscriber: replay must not apply them now
             discarded = {int(r["seq"]) for _, r in tx.scan(books.DLQ)
                          if r["subscriber"] == sub.name and r["status"] == "discarded"}
+            # these took effect late (after a hold): replay them where they did, not at their seq
+            late = {int(k): int(v) for k, v in tx.scan(books.late(sub.name))}
         rebuild = types is None and since is None and callable(getattr(sub, "reset", None))
         report.rebuilt = rebuild and not dry_run
         with self.state.transaction() as tx:
             if report.rebuilt:
                 sub.reset(tx)  # type: ignore[attr-defined]
-            for picked in self._pages(upto, wanted, since):
+            for picked in _in_applied_order(self._pages(upto, wanted, since), late):
                 report.skipped_discarded += sum(1 for e in picked if e.seq in discarded)
                 self._apply(tx, sub, [e for e in picked if e.seq not in discarded], report)
         return report
@@ -107,10 +110,29 @@ class Replayer:
                 continue
             report.selected += 1
             report.by_type[entry.type] += 1
-            report.first_seq = report.first_seq or entry.seq
-            report.last_seq = entry.seq
+            report.first_seq = min(report.first_seq or entry.seq, entry.seq)  # late ones come
+            report.last_seq = max(report.last_seq or entry.seq, entry.seq)  # out of seq order
             if not report.dry_run:
                 if not report.rebuilt:
                     sub.forget(entry, tx)
                 sub.handle(entry, tx)
                 report.replayed += 1
+
+
+def _in_applied_order(pages: Iterator[list[JournalEntry]], late: dict[int, int]
+                      ) -> Iterator[list[JournalEntry]]:
+    """The pages with each late entry moved to just after the seq delivery had reached when it
+    took effect: an order-sensitive subscriber (stock that may not go negative) then sees the
+    same order on replay as it did live, e.g. a dead-lettered consumption retried after a receipt."""
+    postponed: list[tuple[int, int, JournalEntry]] = []
+    for page in pages:
+        out: list[JournalEntry] = []
+        for entry in page:
+            while postponed and postponed[0][0] < entry.seq:
+                out.append(heapq.heappop(postponed)[2])
+            if entry.seq in late:
+                heapq.heappush(postponed, (late[entry.seq], entry.seq, entry))
+            else:
+                out.append(entry)
+        yield out
+    yield [heapq.heappop(postponed)[2] for _ in range(len(postponed))]
