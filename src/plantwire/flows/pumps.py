@@ -31,6 +31,8 @@ class CommandRelay:
 
     def step(self) -> int:
         """Send every command that is due and first in line for its instance."""
+        if not self.engine.latest:
+            return 0
         now = self.clock.now()
         with self.state.transaction() as tx:
             rows = tx.scan(OUTBOX, limit=1000)
@@ -89,6 +91,8 @@ class TimerPump:
 
     def step(self) -> int:
         """Fire every timer whose time has come."""
+        if not self.engine.latest:
+            return 0
         now = self.clock.now()
         with self.state.transaction() as tx:
             due = [(k, v) for k, v in tx.scan(TIMERS, limit=500) if v["at"] <= now]

@@ -179,26 +179,32 @@ class SqliteJournal:
 
 
 class _SqliteTx:
-    """State operations on one connection inside BEGIN IMMEDIATE ... COMMIT."""
+    """State operations inside BEGIN IMMEDIATE ... COMMIT.
+
+    Writes are buffered and flushed with executemany before a scan and at commit; reads see the
+    buffer first. A delivery batch touches the same counters and balances many times, so this
+    turns most of its statements into dictionary look-ups.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
+        self._writes: dict[tuple[str, str], bytes | None] = {}
 
     def get(self, ns: str, key: str) -> Any | None:
+        if (ns, key) in self._writes:
+            raw = self._writes[(ns, key)]
+            return None if raw is None else load_value(raw)
         row = self._c.execute("SELECT value FROM kv WHERE ns = ? AND key = ?", (ns, key)).fetchone()
         return None if row is None else load_value(row[0])
 
     def put(self, ns: str, key: str, value: Any) -> None:
-        self._c.execute(
-            "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
-            (ns, key, dump_value(value)),
-        )
+        self._writes[(ns, key)] = dump_value(value)
 
     def delete(self, ns: str, key: str) -> None:
-        self._c.execute("DELETE FROM kv WHERE ns = ? AND key = ?", (ns, key))
+        self._writes[(ns, key)] = None
 
     def clear(self, ns: str) -> None:
+        self.flush()
         self._c.execute("DELETE FROM kv WHERE ns = ?", (ns,))
 
     def add(self, ns: str, key: str, delta: Decimal | int) -> Decimal:
@@ -209,6 +215,7 @@ class _SqliteTx:
     def scan(
         self, ns: str, prefix: str = "", after: str | None = None, limit: int | None = None
     ) -> list[tuple[str, Any]]:
+        self.flush()
         sql = "SELECT key, value FROM kv WHERE ns = ? AND key >= ? AND substr(key, 1, ?) = ?"
         args: list[Any] = [ns, prefix, len(prefix), prefix]
         if after is not None:
@@ -219,6 +226,20 @@ class _SqliteTx:
             sql += " LIMIT ?"
             args.append(limit)
         return [(k, load_value(v)) for k, v in self._c.execute(sql, args)]
+
+    def flush(self) -> None:
+        """Write the buffered puts and deletes."""
+        if not self._writes:
+            return
+        puts = [(ns, key, raw) for (ns, key), raw in self._writes.items() if raw is not None]
+        gone = [(ns, key) for (ns, key), raw in self._writes.items() if raw is None]
+        self._writes.clear()
+        if puts:
+            self._c.executemany(
+                "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value", puts)
+        if gone:
+            self._c.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", gone)
 
 
 class SqliteState:
@@ -236,8 +257,10 @@ class SqliteState:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable(f"state store busy: {exc}") from exc
+        tx = _SqliteTx(conn)
         try:
-            yield _SqliteTx(conn)
+            yield tx
+            tx.flush()
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -48,6 +48,7 @@ class Dispatcher:
         self._default = default_policy or RetryPolicy()
         self._rand = rand
         self._batch = batch_size
+        self._cursors: dict[str, int] = {}
 
     def policy(self, sub: str) -> RetryPolicy:
         """The retry policy of a subscriber."""
@@ -55,7 +56,8 @@ class Dispatcher:
 
     def step(self) -> int:
         """One round over all subscribers: new entries, then due retries. Returns work done."""
-        return sum(self.advance(s) + self.retry_due(s) for s in self.subscribers)
+        reads: dict[int, tuple[list[JournalEntry], int]] = {}
+        return sum(self.advance(s, reads) + self.retry_due(s) for s in self.subscribers)
 
     def drain(self, max_rounds: int = 100_000) -> None:
         """Step until there is nothing left to do now (due retries included)."""
@@ -63,25 +65,40 @@ class Dispatcher:
             if not self.step():
                 return
 
-    def advance(self, sub: Subscriber) -> int:
+    def _read(self, after: int, sub: Subscriber,
+              reads: dict[int, tuple[list[JournalEntry], int]]) -> tuple[list[JournalEntry], int]:
+        """Entries after a position; subscribers at the same position share one read and parse."""
+        if after not in reads:
+            reads[after] = self.journal.read(after, self._batch)
+        entries, last = reads[after]
+        return ([e for e in entries if e.type in sub.types] if sub.types else entries), last
+
+    def advance(self, sub: Subscriber,
+                reads: dict[int, tuple[list[JournalEntry], int]] | None = None) -> int:
         """Deliver the next batch of new entries to one subscriber."""
-        with self.state.transaction() as tx:
-            start = books.cursor(tx, sub.name)
-        entries, last = self.journal.read(start, self._batch, sub.types or None)
+        start = self._cursors.get(sub.name)
+        if start is None:
+            with self.state.transaction() as tx:
+                start = self._cursors[sub.name] = books.cursor(tx, sub.name)
+        entries, last = self._read(start, sub, {} if reads is None else reads)
         if last == start:
             return 0
         try:
             with self.state.transaction() as tx:
-                if books.cursor(tx, sub.name) != start:
+                if books.cursor(tx, sub.name) != start:  # moved by another process: catch up
+                    self._cursors.pop(sub.name, None)
                     return 1
-                delivered = sum(self._take(sub, e, tx) for e in entries)
+                held = bool(tx.scan(books.heads(sub.name), limit=1))
+                delivered = sum(self._take(sub, e, tx, held) for e in entries)
                 tx.put(books.CURSOR, sub.name, last)
                 books.count(tx, sub.name, "delivered", delivered)
+            self._cursors[sub.name] = last
             return max(1, len(entries))
         except StorageUnavailable:
+            self._cursors.pop(sub.name, None)
             raise
         except Exception:  # a handler failed: redo one entry per transaction below
-            pass
+            self._cursors.pop(sub.name, None)
         for entry in entries:
             self._advance_one(sub, entry)
         with self.state.transaction() as tx:
@@ -89,8 +106,8 @@ class Dispatcher:
                 tx.put(books.CURSOR, sub.name, last)
         return max(1, len(entries))
 
-    def _take(self, sub: Subscriber, entry: JournalEntry, tx: StateTx) -> int:
-        if books.park(tx, sub.name, entry):
+    def _take(self, sub: Subscriber, entry: JournalEntry, tx: StateTx, held: bool = True) -> int:
+        if held and books.park(tx, sub.name, entry):
             return 0
         sub.handle(entry, tx)
         return 1

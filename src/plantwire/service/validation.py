@@ -160,13 +160,14 @@ def _find_contract(
         return None, ""
     if type_ is None:
         return None, version
+    contract = catalog.get(type_, version)
+    if contract is not None:
+        return contract, version
     known = catalog.versions(type_)
     if not known:
         issues.append(Issue("$.type", "unknown-type",
                             f"unknown event type {type_[:128]!r}; known: {', '.join(catalog.types())}"))
-        return None, version
-    contract = catalog.get(type_, version)
-    if contract is None:
+    else:
         issues.append(Issue("$.contractversion", "unknown-contract-version",
                             f"{type_} has no contract version {version[:20]!r}; known: {', '.join(known)}"))
     return contract, version

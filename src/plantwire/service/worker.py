@@ -23,9 +23,11 @@ class DeliveryWorker:
     """Runs the delivery loops (dispatcher, command relay, timers) until stopped; `notify` wakes
     it at once after an append."""
 
-    def __init__(self, steppers: Sequence[Stepper], poll_interval: float = 0.25) -> None:
+    def __init__(self, steppers: Sequence[Stepper], poll_interval: float = 0.25,
+                 coalesce: float = 0.005) -> None:
         self.steppers = list(steppers)
         self._poll = poll_interval
+        self._coalesce = coalesce
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,5 +61,7 @@ class DeliveryWorker:
                 log.exception("delivery round failed")
                 busy, pause = 0, min(pause * 2, 5.0)
             if not busy:
-                self._wake.wait(pause)
+                if self._wake.wait(pause):
+                    # let a few more group commits land, so one round delivers many events
+                    self._stop.wait(self._coalesce)
                 self._wake.clear()
