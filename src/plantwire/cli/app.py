@@ -7,9 +7,11 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 
 from plantwire.cli import ops
 from plantwire.cli.common import DataDir, console, fail
+from plantwire.cli.sim import sim
 
 app = typer.Typer(help="Plantwire: durable business events between MES, WMS, ERP and suppliers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -18,6 +20,7 @@ app.add_typer(ops.events, name="events")
 app.add_typer(ops.dlq, name="dlq")
 app.add_typer(ops.keys, name="keys")
 app.add_typer(schema, name="schema")
+app.add_typer(sim, name="sim")
 app.command("replay")(ops.replay)
 app.command("status")(ops.status)
 
@@ -93,8 +96,8 @@ def schema_check(old_dir: Path) -> None:
         except orjson.JSONDecodeError as exc:
             fail(f"{path}: not valid JSON ({exc})")
     problems = check_compatible(old, CATALOG.export())
-    for p in problems:
-        console.print(f"[red]incompatible[/] {p.contract} {p.path} [{p.rule}]: {p.message}")
+    for p in problems:  # escaped: rich would take "[field-removed]" for a style tag and drop it
+        console.print(f"[red]incompatible[/] {escape(f'{p.contract} {p.path} [{p.rule}]: {p.message}')}")
     if problems:
         fail(f"{len(problems)} backward-incompatible change(s) against {old_dir}")
     console.print(f"compatible: {len(old)} contract schema(s) in {old_dir} still accepted")
