@@ -77,6 +77,14 @@ class Context(Protocol):
         """The instance's own durable state (JSON values); change it in place."""
         ...
 
+    def lookup(self, ns: str, key: str) -> Any | None:
+        """Read a value of a read model (e.g. the ATP projection) as it stands now; read-only."""
+        ...
+
+    def scan(self, ns: str, prefix: str = "") -> list[tuple[str, Any]]:
+        """Read the (key, value) pairs of a read model whose keys start with prefix; read-only."""
+        ...
+
     def send(self, step: str, command: Command, compensation: Command | None = None) -> str:
         """Issue a command once per step name; returns its idempotency key. The compensation is
         remembered when the command succeeds and issued by `compensate`."""

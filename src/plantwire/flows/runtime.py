@@ -45,8 +45,8 @@ def timer_key(at: float, flow: str, key: str, name: str) -> str:
 class _Recorder:
     """The Context given to flow code: records decisions, written out by `flush`."""
 
-    def __init__(self, flow: str, key: str, instance: dict[str, Any], now: float) -> None:
-        self._flow, self._key, self.instance, self._now = flow, key, instance, now
+    def __init__(self, flow: str, key: str, instance: dict[str, Any], now: float, tx: StateTx) -> None:
+        self._flow, self._key, self.instance, self._now, self._tx = flow, key, instance, now, tx
         self.sent: list[tuple[str, str, Command]] = []
         self.timers: dict[str, float | None] = {}
         self.raised: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -63,6 +63,12 @@ class _Recorder:
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = self.instance["state"]
         return state
+
+    def lookup(self, ns: str, key: str) -> Any | None:
+        return self._tx.get(ns, key)
+
+    def scan(self, ns: str, prefix: str = "") -> list[tuple[str, Any]]:
+        return self._tx.scan(ns, prefix)
 
     def send(self, step: str, command: Command, compensation: Command | None = None) -> str:
         steps = self.instance["steps"]
@@ -119,7 +125,7 @@ class FlowEngine:
             tx.put(instances(flow), key, instance)
             return False
         self._mark_step(instance, inp)
-        ctx = _Recorder(flow, key, instance, now)
+        ctx = _Recorder(flow, key, instance, now, tx)
         self._versions[(flow, instance["version"])].react(ctx, inp)
         instance["inputs"] += 1
         instance["updated_at"] = now
