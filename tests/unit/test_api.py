@@ -161,3 +161,22 @@ def test_replay_endpoint_and_bad_since(client: TestClient, hub: Hub) -> None:
     bad = client.post("/v1/replay", json={"subscriber": "inventory", "since": "yesterday"})
     assert bad.status_code == 422 and bad.json()["error"]["path"] == "$.since"
     assert client.post("/v1/replay", json={"subscriber": "nobody"}).status_code == 404
+
+
+def test_business_exceptions_endpoints(client: TestClient, hub: Hub) -> None:
+    from plantwire.flows.exceptions import record_exception
+
+    with hub.state.transaction() as tx:
+        ex_id = record_exception(tx, hub.clock.now(), "po-ack", "4500010001", "ack-sla-missed",
+                                 "PO 4500010001 not acknowledged in 8 working hours",
+                                 "chase supplier SUP-100", {"plant": "1000", "supplier": "SUP-100"})
+    listed = client.get("/v1/exceptions", params={"plant": "1000"}).json()["exceptions"]
+    assert [e["id"] for e in listed] == [ex_id] and listed[0]["supplier"] == "SUP-100"
+    assert client.get("/v1/exceptions", params={"plant": "2000"}).json()["exceptions"] == []
+    assert client.get(f"/v1/exceptions/{ex_id}").json()["action"] == "chase supplier SUP-100"
+    assert client.post(f"/v1/exceptions/{ex_id}/resolve", json={"note": ""}).status_code == 422
+    done = client.post(f"/v1/exceptions/{ex_id}/resolve", json={"note": "ack received by phone"})
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    assert client.post(f"/v1/exceptions/{ex_id}/resolve", json={"note": "again"}).status_code == 409
+    assert client.get("/v1/exceptions").json()["exceptions"] == []
+    assert client.get("/v1/exceptions/999").status_code == 404

@@ -112,7 +112,8 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
         return {"status": "ok", "journal_head": hub.journal.head()}
 
     @app.get("/v1/events")
-    def tail(after: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    def tail(after: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+             limit: Annotated[int, Query(ge=1, le=1000)] = 20,
              type: Annotated[list[str] | None, Query()] = None) -> Response:
         entries = hub.queries.tail(after, limit, type)
         return json_response({"events": [entry_dict(e) for e in entries]})
@@ -153,6 +154,20 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
                dry_run: Annotated[bool, Body()] = False) -> Response:
         report = hub.replayer.replay(subscriber, types, _since(since), dry_run)
         return json_response(report.as_dict())
+
+    @app.get("/v1/exceptions")
+    def exceptions_list(status: str | None = "open", kind: str | None = None,
+                        plant: str | None = None) -> Response:
+        wanted = None if status == "all" else status
+        return json_response({"exceptions": hub.exceptions.list(wanted, kind, plant)})
+
+    @app.get("/v1/exceptions/{ex_id}")
+    def exceptions_show(ex_id: int) -> Response:
+        return json_response(hub.exceptions.show(ex_id))
+
+    @app.post("/v1/exceptions/{ex_id}/resolve")
+    def exceptions_resolve(ex_id: int, note: Annotated[str, Body(embed=True, min_length=1)]) -> Response:
+        return json_response(hub.exceptions.resolve(ex_id, note))
 
     @app.get("/v1/inventory")
     def inventory(prefix: str = "") -> Response:

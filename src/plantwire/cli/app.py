@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from plantwire.cli import ops
 from plantwire.cli.common import DataDir, console, fail
+from plantwire.cli.edge import edge
 from plantwire.cli.sim import sim
 
 app = typer.Typer(help="Plantwire: durable business events between MES, WMS, ERP and suppliers.",
@@ -19,8 +20,10 @@ schema = typer.Typer(help="Export and check the event contracts' JSON Schemas.",
 app.add_typer(ops.events, name="events")
 app.add_typer(ops.dlq, name="dlq")
 app.add_typer(ops.keys, name="keys")
+app.add_typer(ops.exceptions, name="exceptions")
 app.add_typer(schema, name="schema")
 app.add_typer(sim, name="sim")
+app.add_typer(edge, name="edge")
 app.command("replay")(ops.replay)
 app.command("status")(ops.status)
 

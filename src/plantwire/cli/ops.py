@@ -14,6 +14,7 @@ from plantwire.service.queries import entry_dict
 events = typer.Typer(help="Read the journal.", no_args_is_help=True)
 dlq = typer.Typer(help="Look at and act on dead letters.", no_args_is_help=True)
 keys = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+exceptions = typer.Typer(help="Business exceptions a person must act on.", no_args_is_help=True)
 
 
 @events.command("tail")
@@ -151,6 +152,49 @@ def status(data_dir: DataDir, as_json: AsJson = False) -> None:
     console.print(table)
 
 
+@exceptions.command("list")
+def exceptions_list(data_dir: DataDir, as_json: AsJson = False,
+                    status: Annotated[str, typer.Option(help="open, resolved or all")] = "open",
+                    kind: Annotated[str | None, typer.Option()] = None,
+                    plant: Annotated[str | None, typer.Option()] = None) -> None:
+    """Business exceptions (open ones by default), oldest first, with their age."""
+    with open_hub(data_dir) as hub:
+        rows = hub.exceptions.list(None if status == "all" else status, kind, plant)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "kind", "plant", "supplier", "flow", "key", "what happened", "what to do", "age")
+    for r in rows:
+        table.add_row(str(r["id"]), r["kind"], r["plant"] or "-", r["supplier"] or "-", r["flow"],
+                      r["key"], r["message"], r["action"], f"{r['age_seconds'] / 3600:.1f} h")
+    console.print(table)
+
+
+@exceptions.command("show")
+def exceptions_show(ex_id: int, data_dir: DataDir, as_json: AsJson = False) -> None:
+    """One business exception with all its details."""
+    with open_hub(data_dir) as hub:
+        found = hub.exceptions.show(ex_id)
+    if as_json:
+        print_json(found)
+        return
+    for k in ("id", "status", "kind", "flow", "key", "plant", "supplier", "message", "action", "note"):
+        console.print(f"[bold]{k}[/]: {found.get(k)}")
+    console.print(f"[bold]raised[/]: {when(found['raised_at'])}  "
+                  f"[bold]resolved[/]: {when(found['resolved_at'])}")
+    console.print_json(data=found["details"])
+
+
+@exceptions.command("resolve")
+def exceptions_resolve(ex_id: int, data_dir: DataDir,
+                       note: Annotated[str, typer.Option("--note", "-m", help="What was done.")],
+                       as_json: AsJson = False) -> None:
+    """Close a business exception with a note saying what was done."""
+    with open_hub(data_dir) as hub:
+        found = hub.exceptions.resolve(ex_id, note)
+    print_json(found) if as_json else console.print(f"exception {ex_id} resolved: {note}")
+
+
 @keys.command("create")
 def keys_create(name: str, data_dir: DataDir) -> None:
     """Create an API key; the token is printed once and stored only as a hash."""
@@ -182,4 +226,4 @@ def keys_revoke(name: str, data_dir: DataDir) -> None:
     console.print(f"revoked {name}")
 
 
-__all__ = ["dlq", "events", "fail", "keys", "replay", "status"]
+__all__ = ["dlq", "events", "exceptions", "fail", "keys", "replay", "status"]
