@@ -1,0 +1,7 @@
+"""The MQTT wire for Sparkplug B: the shared persistent, manually acknowledged session."""
+
+from __future__ import annotations
+
+from plantwire.adapters._mqtt import BrokerSettings, MqttSession, Received, consume, publish_once
+
+__all__ = ["BrokerSettings", "MqttSession", "Received", "consume", "publish_once"]
