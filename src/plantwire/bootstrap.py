@@ -9,22 +9,28 @@ from pathlib import Path
 from plantwire.clocks import ManualClock, SystemClock
 from plantwire.domain.catalog import CATALOG, Catalog
 from plantwire.flows.api import Flow
+from plantwire.flows.catalog import FlowSettings, production_flows
+from plantwire.flows.catalog.procurement import procurement_flows
+from plantwire.flows.catalog.procurement_settings import ProcurementSettings
 from plantwire.flows.exceptions import BusinessExceptions
 from plantwire.flows.pumps import CommandRelay, TimerPump
 from plantwire.flows.runtime import FlowEngine, FlowSubscriber
 from plantwire.journal.memory import MemoryJournal, MemoryState
 from plantwire.journal.sqlite import SqliteJournal, SqliteState
 from plantwire.ports import Clock, Journal, Sink, StateStore, Subscriber
+from plantwire.projections.atp import Atp
 from plantwire.projections.inventory import Inventory
 from plantwire.projections.tally import Tally
 from plantwire.service.deadletters import DeadLetters
 from plantwire.service.delivery import Dispatcher
 from plantwire.service.ingest import Ingest
+from plantwire.service.intake import HubIntake
 from plantwire.service.keys import ApiKeys
 from plantwire.service.queries import Queries
 from plantwire.service.replay import Replayer
 from plantwire.service.retry import RetryPolicy
 from plantwire.service.worker import DeliveryWorker
+from plantwire.systems import FeedSource, build_sinks, build_sources
 
 JOURNAL_FILE = "journal.db"
 STATE_FILE = "state.db"
@@ -39,11 +45,21 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     poll_interval: float = 0.25
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    systems: Mapping[str, str] = field(default_factory=dict)
+    """Base URL per system role (erp, mes, wms, supplier); with any, the value-stream flows run."""
+    flows: FlowSettings = field(default_factory=FlowSettings)
+    procurement: ProcurementSettings = field(default_factory=ProcurementSettings)
 
 
-def default_subscribers() -> list[Subscriber]:
-    """The subscribers every hub runs today: the stock projection and the delivery tally."""
-    return [Inventory(), Tally()]
+def default_subscribers(settings: Settings | None = None) -> list[Subscriber]:
+    """The read models every hub keeps: stock on hand, available-to-promise, and the tally."""
+    flows = (settings or Settings()).flows
+    return [Inventory(), Atp(flows.base_units, flows.conversions), Tally()]
+
+
+def value_stream_flows(settings: Settings) -> list[Flow]:
+    """The business flows: production (release, consumption, completion) and procurement."""
+    return [*production_flows(settings.flows), *procurement_flows(settings.procurement)]
 
 
 @dataclass
@@ -67,6 +83,7 @@ class Hub:
     relay: CommandRelay
     timers: TimerPump
     exceptions: BusinessExceptions
+    sources: list[FeedSource] = field(default_factory=list)
 
     def drain(self, max_rounds: int = 100_000) -> None:
         """Run delivery, commands and timers until nothing is due now (tests; no sleeping)."""
@@ -103,15 +120,22 @@ def _wire(settings: Settings, clock: Clock, journal: Journal, state: StateStore,
 
 
 def bootstrap(settings: Settings, subscribers: Sequence[Subscriber] | None = None,
-              flows: Sequence[Flow] = (), sinks: Mapping[str, Sink] | None = None,
+              flows: Sequence[Flow] | None = None, sinks: Mapping[str, Sink] | None = None,
               clock: Clock | None = None) -> Hub:
-    """The embedded hub: SQLite journal and state in the data directory."""
+    """The embedded hub: SQLite journal and state in the data directory; with `settings.systems`,
+    the value-stream flows, a sink per system and a feed source per system as well."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     journal = SqliteJournal(settings.data_dir / JOURNAL_FILE, clock)
     state = SqliteState(settings.data_dir / STATE_FILE)
-    return _wire(settings, clock, journal, state,
-                 default_subscribers() if subscribers is None else subscribers, flows, sinks or {})
+    if flows is None:
+        flows = value_stream_flows(settings) if settings.systems else ()
+    if sinks is None:
+        sinks = build_sinks(settings.systems)
+    hub = _wire(settings, clock, journal, state,
+                default_subscribers(settings) if subscribers is None else subscribers, flows, sinks)
+    hub.sources = build_sources(settings.systems, HubIntake(hub.ingest), state)
+    return hub
 
 
 def bootstrap_for_tests(subscribers: Sequence[Subscriber] | None = None,
@@ -119,5 +143,6 @@ def bootstrap_for_tests(subscribers: Sequence[Subscriber] | None = None,
                         flows: Sequence[Flow] = (), sinks: Mapping[str, Sink] | None = None) -> Hub:
     """An in-memory hub with a manual clock; delivery runs only when the test drains it."""
     clock = clock or ManualClock()
-    return _wire(settings or Settings(), clock, MemoryJournal(clock), MemoryState(),
-                 default_subscribers() if subscribers is None else subscribers, flows, sinks or {})
+    settings = settings or Settings()
+    return _wire(settings, clock, MemoryJournal(clock), MemoryState(),
+                 default_subscribers(settings) if subscribers is None else subscribers, flows, sinks or {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -20,6 +21,7 @@ from plantwire.api.metrics import metrics_endpoint
 from plantwire.api.responses import error_body, error_response, json_response
 from plantwire.bootstrap import Hub
 from plantwire.errors import PlantwireError, RequestRejected
+from plantwire.projections.atp import atp_view
 from plantwire.projections.inventory import on_hand
 from plantwire.service.queries import entry_dict
 
@@ -32,9 +34,13 @@ def create_app(hub: Hub, run_worker: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(source.run(stop), name=source.name) for source in hub.sources]
         if run_worker:
             hub.worker.start()
         yield
+        stop.set()
+        await asyncio.wait(tasks, timeout=5) if tasks else None
         hub.close()
 
     app = HubApp(title="plantwire", version="1", lifespan=lifespan,
@@ -170,7 +176,12 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
         return json_response(hub.exceptions.resolve(ex_id, note))
 
     @app.get("/v1/inventory")
-    def inventory(prefix: str = "") -> Response:
+    def inventory(item: str | None = None, location: str | None = None) -> Response:
         with hub.state.transaction() as tx:
-            balances = on_hand(tx, prefix)
-        return json_response({"on_hand": {k: str(v) for k, v in balances.items()}})
+            rows = atp_view(tx, item, location)
+            balances = on_hand(tx)
+        if item or location:
+            balances = {k: v for k, v in balances.items()
+                        if (item is None or k.split("|")[1] == item)
+                        and (location is None or k.split("|")[2] == location)}
+        return json_response({"atp": rows, "on_hand": {k: str(v) for k, v in balances.items()}})

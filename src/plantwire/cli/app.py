@@ -36,8 +36,13 @@ def serve(data_dir: DataDir,
           max_body_mb: Annotated[int, typer.Option(help="Largest request body, MiB.")] = 16,
           no_worker: Annotated[bool, typer.Option("--no-worker",
                                                   help="Only ingest; run `plantwire worker` apart.")] = False,
+          erp: Annotated[str | None, typer.Option(help="Base URL of the ERP (runs the flows).")] = None,
+          mes: Annotated[str | None, typer.Option(help="Base URL of the MES.")] = None,
+          wms: Annotated[str | None, typer.Option(help="Base URL of the WMS.")] = None,
+          supplier: Annotated[str | None, typer.Option(help="Base URL of the supplier portal.")] = None,
           ) -> None:
-    """Start the hub: HTTP ingest and operator API, with delivery in the same process."""
+    """Start the hub: HTTP ingest and operator API, with delivery in the same process. With system
+    URLs, it also polls those systems for events and runs the value-stream flows against them."""
     import uvicorn
 
     from plantwire.api.app import create_app
@@ -45,8 +50,9 @@ def serve(data_dir: DataDir,
     from plantwire.logs import configure_logging
 
     configure_logging()
+    systems = {k: v for k, v in {"erp": erp, "mes": mes, "wms": wms, "supplier": supplier}.items() if v}
     hub = bootstrap(Settings(data_dir=data_dir, max_batch=max_batch,
-                             max_body_bytes=max_body_mb * 1024 * 1024))
+                             max_body_bytes=max_body_mb * 1024 * 1024, systems=systems))
     uvicorn.run(create_app(hub, run_worker=not no_worker), host=host, port=port, loop="uvloop",
                 http="httptools", access_log=False, log_level="warning", timeout_graceful_shutdown=5)
 
