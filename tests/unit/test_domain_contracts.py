@@ -132,6 +132,32 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "quantity": {"value": "500", "uom": "EA"},
         "note": "RMA 8812 issued",
     },
+    "procurement.shipment.notified": {
+        "asn_id": "ASN-778812",
+        "supplier_id": "SUP-100",
+        "plant": "1000",
+        "shipped_at": "2026-11-26T15:30:00+01:00",
+        "expected_at": "2026-11-27T09:00:00+01:00",
+        "carrier": "DHL",
+        "tracking_id": "JD0146000012345678",
+        "lines": [
+            {"line": 1, "po_number": "4500012345", "po_line": 10, "item_id": "RM-HOUSING",
+             "supplier_item_id": "HSG-77", "quantity": {"value": "120", "uom": "EA"},
+             "lot": "S-4411", "package_id": "SSCC-003871234500000017"},
+        ],
+    },
+    "finance.invoice.received": {
+        "invoice_id": "INV-2026-0917",
+        "supplier_id": "SUP-100",
+        "invoice_date": "2026-11-27",
+        "currency": "EUR",
+        "total": "1488.00",
+        "po_number": "4500012345",
+        "lines": [
+            {"line": 1, "po_number": "4500012345", "po_line": 10, "item_id": "RM-HOUSING",
+             "quantity": {"value": "120", "uom": "EA"}, "unit_price": "12.40", "amount": "1488.00"},
+        ],
+    },
 }
 
 KEYS = {
@@ -145,6 +171,8 @@ KEYS = {
     "procurement.goods.received": "4500012345",
     "quality.hold.placed": "QH-2025-0042",
     "quality.hold.released": "QH-2025-0042",
+    "procurement.shipment.notified": "ASN-778812",
+    "finance.invoice.received": "INV-2026-0917",
 }
 
 
@@ -166,7 +194,7 @@ def errors_of(type_: str, data: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [error["loc"] for error in caught.value.errors()]
 
 
-def test_catalog_holds_the_ten_contracts_at_version_1() -> None:
+def test_catalog_holds_every_contract_at_version_1() -> None:
     assert CATALOG.types() == sorted(EXAMPLES)
     assert all(CATALOG.versions(t) == ["1"] for t in EXAMPLES)
     assert [c.type for c in CATALOG] == sorted(EXAMPLES)

@@ -22,6 +22,7 @@ from plantwire.domain.production import (
     ProductionOrderReleased,
 )
 from plantwire.domain.quality import QualityHoldPlaced, QualityHoldReleased
+from plantwire.domain.shipping import InvoiceReceived, ShipmentNotified
 
 __all__ = ["CATALOG", "SCHEMA_DIALECT", "Catalog", "Contract", "schema_file_name"]
 
@@ -168,6 +169,20 @@ CATALOG = Catalog(
             QualityHoldReleased,
             "hold_id",
             "A quality hold ended with a disposition: release, scrap, rework or return.",
+        ),
+        Contract(
+            "procurement.shipment.notified",
+            "1",
+            ShipmentNotified,
+            "asn_id",
+            "A supplier announced a shipment with its lines, lots and packages (an ASN).",
+        ),
+        Contract(
+            "finance.invoice.received",
+            "1",
+            InvoiceReceived,
+            "invoice_id",
+            "A supplier invoice arrived, with its lines, prices and total.",
         ),
     ]
 )
