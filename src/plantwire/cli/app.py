@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,16 @@ from plantwire.cli import ops
 from plantwire.cli.common import DataDir, console, fail
 from plantwire.cli.edge import edge
 from plantwire.cli.sim import sim
+
+ErpUrl = Annotated[str | None, typer.Option("--erp", help="Base URL of the ERP (turns on the flows).")]
+MesUrl = Annotated[str | None, typer.Option("--mes", help="Base URL of the MES.")]
+WmsUrl = Annotated[str | None, typer.Option("--wms", help="Base URL of the WMS.")]
+SupplierUrl = Annotated[str | None, typer.Option("--supplier", help="Base URL of the supplier portal.")]
+
+
+def _systems(erp: str | None, mes: str | None, wms: str | None, supplier: str | None) -> dict[str, str]:
+    return {k: v for k, v in {"erp": erp, "mes": mes, "wms": wms, "supplier": supplier}.items() if v}
+
 
 app = typer.Typer(help="Plantwire: durable business events between MES, WMS, ERP and suppliers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -36,10 +47,7 @@ def serve(data_dir: DataDir,
           max_body_mb: Annotated[int, typer.Option(help="Largest request body, MiB.")] = 16,
           no_worker: Annotated[bool, typer.Option("--no-worker",
                                                   help="Only ingest; run `plantwire worker` apart.")] = False,
-          erp: Annotated[str | None, typer.Option(help="Base URL of the ERP (runs the flows).")] = None,
-          mes: Annotated[str | None, typer.Option(help="Base URL of the MES.")] = None,
-          wms: Annotated[str | None, typer.Option(help="Base URL of the WMS.")] = None,
-          supplier: Annotated[str | None, typer.Option(help="Base URL of the supplier portal.")] = None,
+          erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUrl = None, supplier: SupplierUrl = None,
           ) -> None:
     """Start the hub: HTTP ingest and operator API, with delivery in the same process. With system
     URLs, it also polls those systems for events and runs the value-stream flows against them."""
@@ -50,7 +58,7 @@ def serve(data_dir: DataDir,
     from plantwire.logs import configure_logging
 
     configure_logging()
-    systems = {k: v for k, v in {"erp": erp, "mes": mes, "wms": wms, "supplier": supplier}.items() if v}
+    systems = _systems(erp, mes, wms, supplier)
     hub = bootstrap(Settings(data_dir=data_dir, max_batch=max_batch,
                              max_body_bytes=max_body_mb * 1024 * 1024, systems=systems))
     uvicorn.run(create_app(hub, run_worker=not no_worker), host=host, port=port, loop="uvloop",
@@ -58,23 +66,35 @@ def serve(data_dir: DataDir,
 
 
 @app.command()
-def worker(data_dir: DataDir) -> None:
-    """Run delivery only (the hub's API may run in another process on the same data directory)."""
+def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUrl = None,
+           supplier: SupplierUrl = None) -> None:
+    """Run delivery (and, with system URLs, the flows and the system feeds) without the API; the
+    hub's API may run in another process on the same data directory (`serve --no-worker`)."""
+    import asyncio
     import signal
-    import threading
 
     from plantwire.bootstrap import Settings, bootstrap
     from plantwire.logs import configure_logging
 
     configure_logging()
-    hub = bootstrap(Settings(data_dir=data_dir))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    hub = bootstrap(Settings(data_dir=data_dir, systems=_systems(erp, mes, wms, supplier)))
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        tasks = [asyncio.create_task(source.run(stop)) for source in hub.sources]
+        while not stop.is_set():
+            hub.worker.notify()  # entries appended by the API process: look now and then
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
     hub.worker.start()
     console.print(f"delivering from {data_dir}; Ctrl-C to stop")
-    while not stop.wait(1.0):
-        hub.worker.notify()
+    asyncio.run(run())
     hub.close()
 
 
