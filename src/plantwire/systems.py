@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from plantwire.adapters.sim_erp.sink import ErpSink
 from plantwire.adapters.sim_erp.source import erp_source
@@ -28,8 +28,18 @@ class FeedSource(Protocol):
     """A source that runs until told to stop."""
 
     name: str
+    system: str
+    base_url: str
 
     async def run(self, stop: asyncio.Event) -> None: ...
+
+    def watermark(self) -> int:
+        """The last position of the system's feed that is durably kept."""
+        ...
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """What the source could not translate or the hub refused, with the issues."""
+        ...
 
 
 SinkFactory = Callable[[str], Sink]

@@ -161,6 +161,12 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
         report = hub.replayer.replay(subscriber, types, _since(since), dry_run)
         return json_response(report.as_dict())
 
+    @app.get("/v1/sources")
+    def sources() -> Response:
+        return json_response({"sources": [
+            {"name": src.name, "system": src.system, "url": src.base_url, "watermark": src.watermark(),
+             "quarantined": src.quarantined()[-100:]} for src in hub.sources]})
+
     @app.get("/v1/exceptions")
     def exceptions_list(status: str | None = "open", kind: str | None = None,
                         plant: str | None = None) -> Response:
