@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from plantwire.cli.common import AsJson, console, fail, print_json, when
@@ -30,6 +31,8 @@ def run(ctx: typer.Context,
         max_outbox_mb: Annotated[int | None, typer.Option(help="Refuse intake (507) past this size.")] = None,
         priority: Annotated[list[str] | None, typer.Option(
             help="Priority rule TYPE-PATTERN=high|normal|low (repeatable; replaces the defaults).")] = None,
+        config: Annotated[Path | None, typer.Option(
+            "--config", "-c", help="TOML file declaring MQTT, Sparkplug B and OPC UA sources.")] = None,
         ) -> None:
     """Run the edge agent: local intake API on --port, forwarding to --hub when the link is up."""
     if ctx.invoked_subcommand is not None:
@@ -40,7 +43,9 @@ def run(ctx: typer.Context,
     import os
 
     from plantwire.edge.agent import run_agent
+    from plantwire.edge.config import load_config
     from plantwire.edge.settings import DEFAULT_RULES, EdgeSettings, parse_rule
+    from plantwire.errors import ConfigurationError
     from plantwire.logs import configure_logging
 
     key = key_file.read_text().strip() if key_file else os.environ.get("PLANTWIRE_EDGE_KEY")
@@ -49,17 +54,22 @@ def run(ctx: typer.Context,
     except ValueError as exc:
         fail(str(exc))
         return
+    try:
+        sources = load_config(config) if config is not None else None
+    except ConfigurationError as exc:
+        fail(escape(str(exc)))
+        return
     configure_logging()
     settings = EdgeSettings(
         hub_url=hub, data_dir=data_dir, hub_key=key, host=host, port=port, batch_size=batch_size,
         alarm_backlog=alarm_backlog, alarm_age=alarm_age, rules=rules,
         max_outbox_bytes=max_outbox_mb * 1024 * 1024 if max_outbox_mb else None)
-    run_agent(settings)
+    run_agent(settings, sources)
 
 
 @edge.command("status")
 def status(data_dir: EdgeDir = None, as_json: AsJson = False) -> None:
-    """Link state, backlog by priority and age, last forward, alarms, events the hub refused."""
+    """Link state, backlog by priority and age, last forward, alarms, events the hub refused, sources."""
     from plantwire.edge.outbox import connect
     from plantwire.edge.settings import OUTBOX_FILE
     from plantwire.edge.status import full_status
@@ -99,3 +109,25 @@ def _print(st: dict[str, Any]) -> None:
     console.print(f"failed at hub: {failed['count']}")
     for row in failed["recent"]:
         console.print(f"  #{row['seq']} {row['type']} {row['source']} {row['id']}: {row['reason']}")
+    _print_sources(st.get("sources", []))
+
+
+def _print_sources(sources: list[dict[str, Any]]) -> None:
+    if not sources:
+        return
+    table = Table(title=f"sources: {len(sources)}")
+    for col in ("source", "kind", "state", "last message", "messages", "kept", "quarantined", "restarts"):
+        table.add_column(col, justify="right" if col in ("messages", "kept", "quarantined", "restarts")
+                         else "left")
+    for s in sources:
+        kept = s["events"]["accepted"] + s["events"]["duplicate"]
+        table.add_row(escape(s["name"]), s["kind"], s["state"], when(s["last_message_at"]),
+                      str(s["messages"]), str(kept), str(s["quarantined"]["count"]), str(s["restarts"]))
+    console.print(table)
+    for s in sources:
+        if s.get("last_error"):
+            console.print(f"[yellow]{escape(s['name'])}[/] last error: {escape(s['last_error'])}")
+        for q in s["quarantined"]["recent"]:
+            issues = "; ".join(f"{i['path']}: {i['message']} [{i['rule']}]" for i in q["issues"])
+            console.print(f"  [red]quarantined[/] {escape(s['name'])} {when(q['at'])} {escape(q['where'])}: "
+                          f"{escape(issues or q['error'])}")

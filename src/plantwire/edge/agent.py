@@ -17,11 +17,13 @@ import structlog
 from plantwire.clocks import SystemClock
 from plantwire.domain.catalog import CATALOG
 from plantwire.edge.alarms import active_alarms, describe
+from plantwire.edge.config import EdgeConfig
 from plantwire.edge.forwarder import Forwarder
 from plantwire.edge.intake import EdgeIntake
 from plantwire.edge.metrics import KINDS, EdgeMetrics
 from plantwire.edge.outbox import Outbox
-from plantwire.edge.settings import PRIORITY_NAMES, EdgeSettings
+from plantwire.edge.settings import PRIORITY_NAMES, EdgeSettings, PriorityRule
+from plantwire.edge.sources import Sources
 from plantwire.edge.status import backlog_by_priority, total_backlog
 from plantwire.errors import StorageUnavailable
 from plantwire.ports import Clock
@@ -34,7 +36,8 @@ T = TypeVar("T")
 class Agent:
     """One edge agent on one data directory; `run()` forwards and ticks until cancelled."""
 
-    def __init__(self, settings: EdgeSettings, clock: Clock | None = None) -> None:
+    def __init__(self, settings: EdgeSettings, clock: Clock | None = None,
+                 config: EdgeConfig | None = None) -> None:
         self.settings, self.clock = settings, clock or SystemClock()
         self.outbox = Outbox(settings.outbox_path, settings.max_outbox_bytes, settings.min_free_bytes)
         self.metrics = EdgeMetrics()
@@ -47,6 +50,8 @@ class Agent:
         self._reader = self.outbox.reader()
         self._read_lock = threading.Lock()
         self._last_prune = 0.0
+        self.sources = Sources(config or EdgeConfig(), self._intake_for, self.refused, self.clock)
+        self.source_states: list[dict[str, Any]] = []
 
     def read(self, query: Callable[[Any], T]) -> T:
         """Run a read-only query function on the agent's reader connection."""
@@ -58,6 +63,11 @@ class Agent:
         self.full_since = None
         self.forwarder.notify()
 
+    def _intake_for(self, priority: int | None) -> EdgeIntake:
+        """The outbox intake of one source: its own priority for every event, or the agent's rules."""
+        rules = self.settings.rules if priority is None else (PriorityRule("*", priority),)
+        return EdgeIntake(self.outbox, CATALOG, self.clock, rules, self._stored)
+
     def refused(self) -> None:
         """Intake was refused for lack of space: the outbox-full alarm goes on at the next tick."""
         self.metrics.refused.inc()
@@ -65,13 +75,16 @@ class Agent:
             self.full_since = self.clock.now()
 
     async def run(self) -> None:
-        """Forward and tick until cancelled."""
+        """Forward, run the configured sources, and tick until cancelled."""
         forwarding = asyncio.create_task(self.forwarder.run())
+        self.sources.start()
         try:
             while True:
+                self.source_states = self.sources.snapshot(self.clock.now())  # in the loop that updates them
                 await asyncio.to_thread(self.tick)
                 await asyncio.sleep(self.settings.tick)
         finally:
+            await self.sources.stop()
             forwarding.cancel()
             with suppress(asyncio.CancelledError):
                 await forwarding
@@ -112,6 +125,7 @@ class Agent:
             self.outbox.put_meta({"agent": orjson.dumps(agent),
                                   "link": orjson.dumps(self.forwarder.link.as_dict()),
                                   "alarms": orjson.dumps(self.alarms),
+                                  "sources": orjson.dumps(self.source_states),
                                   "peak_backlog": orjson.dumps(self.peak)})
         except StorageUnavailable as exc:  # a full disk must not stop forwarding, which frees space
             log.error("edge.status.not_saved", error=str(exc))
@@ -122,15 +136,16 @@ class Agent:
         self.outbox.close()
 
 
-def run_agent(settings: EdgeSettings) -> None:
-    """Serve the edge API and forward, until SIGTERM/SIGINT."""
+def run_agent(settings: EdgeSettings, config: EdgeConfig | None = None) -> None:
+    """Serve the edge API, run the configured sources and forward, until SIGTERM/SIGINT."""
     import uvicorn
 
     from plantwire.edge.api import create_edge_app
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per forwarded batch is noise
-    agent = Agent(settings)
+    logging.getLogger("asyncua").setLevel(logging.WARNING)  # logs every OPC UA publish at INFO
+    agent = Agent(settings, config=config)
     log.info("edge.started", hub=settings.hub_url, data_dir=str(settings.data_dir), port=settings.port,
-             at=time.time())
+             at=time.time(), sources=[s.name for s in config.sources] if config else [])
     uvicorn.run(create_edge_app(agent), host=settings.host, port=settings.port, loop="uvloop",
                 http="httptools", access_log=False, log_level="warning", timeout_graceful_shutdown=5)

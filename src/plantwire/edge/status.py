@@ -73,7 +73,7 @@ def read_meta(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def full_status(conn: sqlite3.Connection, now: float, recent_failed: int = 10) -> dict[str, Any]:
-    """Link state, backlog by priority and age, last forward, alarms and failed-at-hub events."""
+    """Link state, backlog by priority and age, last forward, alarms, failed-at-hub events, sources."""
     meta = read_meta(conn)
     by_priority = backlog_by_priority(conn, now)
     total = total_backlog(by_priority)
@@ -83,8 +83,10 @@ def full_status(conn: sqlite3.Connection, now: float, recent_failed: int = 10) -
     failed_rows = conn.execute(f"SELECT {ROW_COLUMNS} FROM outbox WHERE state = 3 ORDER BY seq DESC "
                                "LIMIT ?", (recent_failed,)).fetchall()
     link = meta.get("link", {"state": "unknown"})
+    sources = meta.get("sources", [])
     if beat is None or now - beat > STALE_AFTER:
         link = {**link, "state": "unknown (agent not running)"}
+        sources = [{**s, "state": "unknown (agent not running)", "connected": False} for s in sources]
     return {
         "agent": {**agent, "running": beat is not None and now - beat <= STALE_AFTER},
         "link": link,
@@ -93,4 +95,5 @@ def full_status(conn: sqlite3.Connection, now: float, recent_failed: int = 10) -
         "last_forward_at": link.get("last_forward_at"),
         "alarms": meta.get("alarms", {}),
         "failed_at_hub": {"count": failed_count, "recent": [_row_dict(r) for r in failed_rows]},
+        "sources": sources,
     }
