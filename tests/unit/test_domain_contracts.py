@@ -158,6 +158,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
              "quantity": {"value": "120", "uom": "EA"}, "unit_price": "12.40", "amount": "1488.00"},
         ],
     },
+    "edge.alarm.raised": {
+        "agent": "edge-plant-1000", "kind": "backlog-age", "backlog": 51234,
+        "oldest_age_seconds": "912.5", "detail": "the oldest waiting event is 912 s old (alarm at 900 s)",
+        "at": "2026-11-27T09:15:00+01:00",
+    },
+    "edge.alarm.cleared": {
+        "agent": "edge-plant-1000", "kind": "backlog-age", "backlog": 120,
+        "detail": "backlog drained", "at": "2026-11-27T09:40:00+01:00",
+    },
 }
 
 KEYS = {
@@ -173,6 +182,8 @@ KEYS = {
     "quality.hold.released": "QH-2025-0042",
     "procurement.shipment.notified": "ASN-778812",
     "finance.invoice.received": "INV-2026-0917",
+    "edge.alarm.raised": "edge-plant-1000",
+    "edge.alarm.cleared": "edge-plant-1000",
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from plantwire.domain.edge import EdgeAlarm
 from plantwire.domain.inventory import InventoryTransferred
 from plantwire.domain.procurement import (
     GoodsReceived,
@@ -184,6 +185,10 @@ CATALOG = Catalog(
             "invoice_id",
             "A supplier invoice arrived, with its lines, prices and total.",
         ),
+        Contract("edge.alarm.raised", "1", EdgeAlarm, "agent",
+                 "A plant edge agent's backlog grew too large or too old, or its outbox is full."),
+        Contract("edge.alarm.cleared", "1", EdgeAlarm, "agent",
+                 "A plant edge agent's backlog alarm ended."),
     ]
 )
 """All contracts the hub knows, version 1 of each."""

@@ -16,13 +16,13 @@ import structlog
 
 from plantwire.clocks import SystemClock
 from plantwire.domain.catalog import CATALOG
-from plantwire.edge.alarms import active_alarms, describe
+from plantwire.edge.alarms import Backlog, active_alarms, alarm_event, describe
 from plantwire.edge.config import EdgeConfig
 from plantwire.edge.forwarder import Forwarder
 from plantwire.edge.intake import EdgeIntake
 from plantwire.edge.metrics import KINDS, EdgeMetrics
 from plantwire.edge.outbox import Outbox
-from plantwire.edge.settings import PRIORITY_NAMES, EdgeSettings, PriorityRule
+from plantwire.edge.settings import HIGH, PRIORITY_NAMES, EdgeSettings, PriorityRule
 from plantwire.edge.sources import Sources
 from plantwire.edge.status import backlog_by_priority, total_backlog
 from plantwire.errors import StorageUnavailable
@@ -106,9 +106,11 @@ class Agent:
             self.alarms[kind] = {"since": now, "detail": detail}
             log.warning("edge.backlog.alarm", alarm=kind, state="raised", backlog=backlog.count,
                         oldest_age_s=backlog.oldest_age, detail=self.alarms[kind]["detail"])
+            self._tell_hub("raised", kind, detail, backlog, now)
         for kind in set(self.alarms) - on:
             log.info("edge.backlog.alarm", alarm=kind, state="cleared", backlog=backlog.count)
             del self.alarms[kind]
+            self._tell_hub("cleared", kind, "below 80% of the limit again", backlog, now)
         for kind in on:
             self.alarms[kind]["detail"] = describe(kind, backlog, s.alarm_backlog, s.alarm_age)
         for kind in KINDS:
@@ -117,6 +119,18 @@ class Agent:
         if now - self._last_prune > PRUNE_EVERY:
             self._last_prune = now
             self.outbox.prune(now - s.retention)
+
+    def _tell_hub(self, state: str, kind: str, detail: str, backlog: Backlog, now: float) -> None:
+        """Queue an alarm event for the hub, ahead of the routine backlog; when the outbox itself is
+        full it cannot be kept, and the log line and metric have to do."""
+        event = alarm_event(self.settings.agent_id, state, kind, detail, backlog, now)
+        # its own intake: keeping this event must not count as intake recovering from a full outbox
+        intake = EdgeIntake(self.outbox, CATALOG, self.clock, (PriorityRule("*", HIGH),),
+                            lambda n: self.forwarder.notify())
+        try:
+            intake.accept_sync([event])
+        except StorageUnavailable as exc:
+            log.warning("edge.alarm.not_queued", alarm=kind, state=state, error=str(exc))
 
     def _persist(self, now: float) -> None:
         agent = {"pid": os.getpid(), "hub": self.settings.hub_url, "port": self.settings.port,

@@ -7,6 +7,8 @@ limit does not flap. ``outbox-full`` is raised while intake is being refused for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 CLEAR_AT = 0.8
 
@@ -43,3 +45,16 @@ def describe(kind: str, backlog: Backlog, max_count: int, max_age: float) -> str
         return (f"the oldest waiting event is {backlog.oldest_age or 0:.0f} s old "
                 f"(alarm at {max_age:.0f} s)")
     return "intake is refused: the outbox is full (disk or --max-outbox-mb); local sources must hold on"
+
+
+def alarm_event(agent: str, state: str, kind: str, detail: str, backlog: Backlog,
+                now: float) -> dict[str, Any]:
+    """The edge.alarm.raised / edge.alarm.cleared CloudEvent telling the hub about an alarm."""
+    at = datetime.fromtimestamp(now, UTC).isoformat()
+    data: dict[str, Any] = {"agent": agent, "kind": kind, "detail": detail, "backlog": backlog.count,
+                            "at": at}
+    if backlog.oldest_age is not None:
+        data["oldest_age_seconds"] = f"{backlog.oldest_age:.3f}"
+    return {"specversion": "1.0", "type": f"edge.alarm.{state}", "source": f"edge/{agent}",
+            "id": f"{kind}/{state}/{int(now * 1000)}", "time": at, "datacontenttype": "application/json",
+            "data": data}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -57,6 +58,7 @@ class EdgeSettings:
     hub_url: str
     data_dir: Path
     hub_key: str | None = None
+    agent_id: str = field(default_factory=lambda: f"edge-{socket.gethostname()}"[:64])
     host: str = "127.0.0.1"
     port: int = 8090
     batch_size: int = 1000
