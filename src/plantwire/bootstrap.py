@@ -8,6 +8,7 @@ from pathlib import Path
 
 from plantwire.clocks import ManualClock, SystemClock
 from plantwire.domain.catalog import CATALOG, Catalog
+from plantwire.errors import ConfigurationError
 from plantwire.flows.api import Flow
 from plantwire.flows.catalog import FlowSettings, production_flows
 from plantwire.flows.catalog.procurement import procurement_flows
@@ -41,6 +42,8 @@ class Settings:
     """Everything a hub is built from."""
 
     data_dir: Path = Path("plantwire-data")
+    backend: str = "sqlite"
+    """Where journal and state live: "sqlite" (files in data_dir) or a "postgresql://..." URL."""
     max_batch: int = 1000
     max_body_bytes: int = 16 * 1024 * 1024
     poll_interval: float = 0.25
@@ -119,15 +122,35 @@ def _wire(settings: Settings, clock: Clock, journal: Journal, state: StateStore,
     )
 
 
+def open_storage(settings: Settings, clock: Clock) -> tuple[Journal, StateStore]:
+    """The journal and state store the `backend` setting names (PostgreSQL is imported lazily)."""
+    if settings.backend == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        journal: Journal = SqliteJournal(settings.data_dir / JOURNAL_FILE, clock)
+        return journal, SqliteState(settings.data_dir / STATE_FILE)
+    from plantwire.journal.postgres import PgTarget, is_postgres_url
+
+    if not is_postgres_url(settings.backend):
+        raise ConfigurationError(f"backend {settings.backend!r}: use 'sqlite' or a postgresql:// URL")
+    from plantwire.journal.postgres_journal import PostgresJournal
+    from plantwire.journal.postgres_state import PostgresState
+
+    target = PgTarget.from_url(settings.backend)
+    journal = PostgresJournal(target, clock)
+    try:
+        return journal, PostgresState(target)
+    except BaseException:
+        journal.close()
+        raise
+
+
 def bootstrap(settings: Settings, subscribers: Sequence[Subscriber] | None = None,
               flows: Sequence[Flow] | None = None, sinks: Mapping[str, Sink] | None = None,
               clock: Clock | None = None) -> Hub:
-    """The embedded hub: SQLite journal and state in the data directory; with `settings.systems`,
-    the value-stream flows, a sink per system and a feed source per system as well."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """A hub on the storage `settings.backend` names (by default SQLite files in the data directory);
+    with `settings.systems`, the value-stream flows, a sink per system and a feed source per system."""
     clock = clock or SystemClock()
-    journal = SqliteJournal(settings.data_dir / JOURNAL_FILE, clock)
-    state = SqliteState(settings.data_dir / STATE_FILE)
+    journal, state = open_storage(settings, clock)
     if flows is None:
         flows = value_stream_flows(settings) if settings.systems else ()
     if sinks is None:

@@ -27,6 +27,10 @@ def _systems(erp: str | None, mes: str | None, wms: str | None, supplier: str | 
 
 app = typer.Typer(help="Plantwire: durable business events between MES, WMS, ERP and suppliers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+db = typer.Typer(help="Manage the PostgreSQL schema of a distributed hub.", no_args_is_help=True)
+Backend = Annotated[str, typer.Option(
+    "--backend", envvar="PLANTWIRE_BACKEND",
+    help="Storage: 'sqlite' (files in --data-dir) or a postgresql://user@host/db[?schema=name] URL.")]
 schema = typer.Typer(help="Export and check the event contracts' JSON Schemas.", no_args_is_help=True)
 app.add_typer(ops.events, name="events")
 app.add_typer(ops.dlq, name="dlq")
@@ -35,6 +39,7 @@ app.add_typer(ops.exceptions, name="exceptions")
 app.add_typer(schema, name="schema")
 app.add_typer(sim, name="sim")
 app.add_typer(edge, name="edge")
+app.add_typer(db, name="db")
 app.command("replay")(ops.replay)
 app.command("status")(ops.status)
 
@@ -48,6 +53,7 @@ def serve(data_dir: DataDir,
           no_worker: Annotated[bool, typer.Option("--no-worker",
                                                   help="Only ingest; run `plantwire worker` apart.")] = False,
           erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUrl = None, supplier: SupplierUrl = None,
+          backend: Backend = "sqlite",
           ) -> None:
     """Start the hub: HTTP ingest and operator API, with delivery in the same process. With system
     URLs, it also polls those systems for events and runs the value-stream flows against them."""
@@ -59,7 +65,7 @@ def serve(data_dir: DataDir,
 
     configure_logging()
     systems = _systems(erp, mes, wms, supplier)
-    hub = bootstrap(Settings(data_dir=data_dir, max_batch=max_batch,
+    hub = bootstrap(Settings(data_dir=data_dir, backend=backend, max_batch=max_batch,
                              max_body_bytes=max_body_mb * 1024 * 1024, systems=systems))
     uvicorn.run(create_app(hub, run_worker=not no_worker), host=host, port=port, loop="uvloop",
                 http="httptools", access_log=False, log_level="warning", timeout_graceful_shutdown=5)
@@ -67,7 +73,7 @@ def serve(data_dir: DataDir,
 
 @app.command()
 def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUrl = None,
-           supplier: SupplierUrl = None) -> None:
+           supplier: SupplierUrl = None, backend: Backend = "sqlite") -> None:
     """Run delivery (and, with system URLs, the flows and the system feeds) without the API; the
     hub's API may run in another process on the same data directory (`serve --no-worker`)."""
     import asyncio
@@ -77,7 +83,8 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     from plantwire.logs import configure_logging
 
     configure_logging()
-    hub = bootstrap(Settings(data_dir=data_dir, systems=_systems(erp, mes, wms, supplier)))
+    hub = bootstrap(Settings(data_dir=data_dir, backend=backend,
+                             systems=_systems(erp, mes, wms, supplier)))
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -96,6 +103,22 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     console.print(f"delivering from {data_dir}; Ctrl-C to stop")
     asyncio.run(run())
     hub.close()
+
+
+@db.command("upgrade")
+def db_upgrade(backend: Backend) -> None:
+    """Create or upgrade the PostgreSQL schema named by --backend (safe to run from many hosts)."""
+    from plantwire.errors import PlantwireError
+    from plantwire.journal.postgres import PgTarget, is_postgres_url, upgrade
+
+    if not is_postgres_url(backend):
+        fail("--backend must be a postgresql:// URL (SQLite files set themselves up)")
+    try:
+        target = PgTarget.from_url(backend)
+        revision = upgrade(target)
+    except PlantwireError as exc:
+        fail(str(exc))
+    console.print(f"schema {target.schema!r} is at revision {revision}")
 
 
 @schema.command("export")
@@ -133,11 +156,14 @@ def schema_check(old_dir: Path) -> None:
 
 
 @app.command()
-def demo(events: Annotated[int, typer.Option(help="About how many events to send.")] = 600,
+def demo(events: Annotated[int, typer.Option(help="--hub-only: about how many events to send.")] = 600,
+         orders: Annotated[int, typer.Option(help="Production orders in the plant's day.")] = 40,
          port: Annotated[int, typer.Option(help="Port for the demo hub (0 picks a free one).")] = 0,
-         keep: Annotated[Path | None, typer.Option(help="Keep the hub's data in this directory.")] = None,
+         keep: Annotated[Path | None, typer.Option(help="Keep the data in this directory.")] = None,
+         hub_only: Annotated[bool, typer.Option("--hub-only", help="The hub alone, no simulators.")] = False,
          ) -> None:
-    """Start a hub, send one plant's day of events through HTTP, and show what became of them."""
+    """Start the four simulators and a hub, run a plant's day with faults, and prove nothing was lost
+    or posted twice (`--hub-only`: a hub alone and a day of events over HTTP)."""
     from plantwire.cli.demo import run_demo
 
-    raise typer.Exit(run_demo(events, port, keep))
+    raise typer.Exit(run_demo(events, port, keep, hub_only=hub_only, orders=orders))
