@@ -18,6 +18,7 @@ from plantwire.flows.pumps import CommandRelay, TimerPump
 from plantwire.flows.runtime import FlowEngine, FlowSubscriber
 from plantwire.journal.memory import MemoryJournal, MemoryState
 from plantwire.journal.sqlite import SqliteJournal, SqliteState
+from plantwire.mapping.checks import MappingChecks
 from plantwire.ports import Clock, Journal, Sink, StateStore, Subscriber
 from plantwire.projections.atp import Atp
 from plantwire.projections.inventory import Inventory
@@ -110,10 +111,11 @@ def _wire(settings: Settings, clock: Clock, journal: Journal, state: StateStore,
     relay = CommandRelay(state, engine, sinks, clock, settings.retry)
     timers = TimerPump(state, engine, clock)
     worker = DeliveryWorker([dispatcher, relay, timers], settings.poll_interval)
+    checks = MappingChecks(state, clock, idle_recheck=1.0)  # data-quality rules and ownership, once loaded
     return Hub(
         settings=settings, clock=clock, catalog=CATALOG, journal=journal, state=state,
         subscribers=subs, dispatcher=dispatcher, worker=worker,
-        ingest=Ingest(journal, CATALOG, worker.notify),
+        ingest=Ingest(journal, CATALOG, worker.notify, checks=[checks.check], hold=checks.hold),
         dead_letters=DeadLetters(journal, state, clock),
         keys=ApiKeys(state, clock),
         queries=Queries(journal, state, subs),

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plantwire.api.auth import BearerAuth
 from plantwire.api.ingest import ingest_endpoint
+from plantwire.api.mapping_routes import add_mapping_routes
 from plantwire.api.metrics import metrics_endpoint
 from plantwire.api.responses import error_body, error_response, json_response
 from plantwire.bootstrap import Hub
@@ -52,6 +53,7 @@ def create_app(hub: Hub, run_worker: bool = True) -> FastAPI:
                       include_in_schema=False)
     _errors(app)
     _operator_routes(app, hub)
+    add_mapping_routes(app, hub)
     app.add_middleware(BearerAuth, verify=hub.keys.verify)
     return app
 

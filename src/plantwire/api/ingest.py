@@ -47,10 +47,10 @@ def status_of(results: list[EventResult]) -> int:
 
 def summary(results: list[EventResult]) -> dict[str, object]:
     """The receipt body: counts, then one result per event."""
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "conflict": 0}
+    counts = {"accepted": 0, "duplicate": 0, "held": 0, "rejected": 0, "conflict": 0}
     for r in results:
         counts[r.status] += 1
-    return {"accepted": counts["accepted"], "duplicates": counts["duplicate"],
+    return {"accepted": counts["accepted"], "duplicates": counts["duplicate"], "held": counts["held"],
             "rejected": counts["rejected"], "conflicts": counts["conflict"],
             "results": [r.as_dict() for r in results]}
 

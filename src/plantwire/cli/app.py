@@ -10,6 +10,7 @@ import orjson
 import typer
 from rich.markup import escape
 
+from plantwire.cli import mapping as mapping_cli
 from plantwire.cli import ops
 from plantwire.cli.common import DataDir, console, fail
 from plantwire.cli.edge import edge
@@ -36,6 +37,8 @@ app.add_typer(ops.events, name="events")
 app.add_typer(ops.dlq, name="dlq")
 app.add_typer(ops.keys, name="keys")
 app.add_typer(ops.exceptions, name="exceptions")
+for _name in ("xref", "uom", "valuemap", "dq", "owners"):
+    app.add_typer(getattr(mapping_cli, _name), name=_name)
 app.add_typer(schema, name="schema")
 app.add_typer(sim, name="sim")
 app.add_typer(edge, name="edge")

@@ -7,10 +7,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from plantwire.domain.catalog import Catalog
-from plantwire.envelope import Appended, AppendOutcome, Pending
+from plantwire.envelope import Appended, AppendOutcome, Envelope, Pending
 from plantwire.errors import InvalidEvent, Issue
 from plantwire.ports import Journal
 from plantwire.service.validation import validate_event
@@ -21,28 +21,35 @@ class EventResult:
     """What happened to one event of a request."""
 
     index: int
-    status: str  # accepted | duplicate | rejected | conflict
+    status: str  # accepted | duplicate | held (for review) | rejected | conflict
     source: str | None = None
     id: str | None = None
     seq: int | None = None
     issues: tuple[Issue, ...] = field(default=())
+    warnings: tuple[Issue, ...] = field(default=())
+    review: str | None = None  # set when a check held the event for review instead of journaling it
 
     @property
     def ok(self) -> bool:
-        """Accepted now or before: durable in the journal."""
-        return self.status in ("accepted", "duplicate")
+        """Durable: in the journal (accepted now or before) or in the review queue (held)."""
+        return self.status in ("accepted", "duplicate", "held")
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of one result."""
         out: dict[str, Any] = {"index": self.index, "status": self.status,
                                "source": self.source, "id": self.id}
-        if self.ok:
+        if self.status in ("accepted", "duplicate"):
             out["seq"] = self.seq
             out["duplicate"] = self.status == "duplicate"
+        if self.review is not None:
+            out["review"] = self.review
+            out["held"] = [i.as_dict() for i in self.issues]
+        if self.warnings:
+            out["warnings"] = [i.as_dict() for i in self.warnings]
         if self.status == "conflict":
             out["errors"] = [{"path": "$.id", "rule": "identity-conflict", "message":
                               f"source+id already journaled as #{self.seq} with different content"}]
-        elif self.issues:
+        elif self.issues and self.review is None:
             out["errors"] = [i.as_dict() for i in self.issues]
         return out
 
@@ -54,11 +61,37 @@ def _ident(obj: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _outcome(index: int, p: Pending, out: AppendOutcome) -> EventResult:
+def _outcome(index: int, p: Pending, out: AppendOutcome, warnings: tuple[Issue, ...] = ()) -> EventResult:
     src, eid = p.envelope.identity
     if isinstance(out, Appended):
-        return EventResult(index, "duplicate" if out.duplicate else "accepted", src, eid, out.seq)
+        status = "duplicate" if out.duplicate else "accepted"
+        return EventResult(index, status, src, eid, out.seq, warnings=warnings)
     return EventResult(index, "conflict", src, eid, out.seq)
+
+
+class Finding(Protocol):
+    """An issue a check found, with what to do about it: reject, quarantine or warn."""
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def issue(self) -> Issue: ...
+
+
+Check = Callable[[Envelope], Sequence[Finding]]
+"""Runs after contract validation, before the journal; returns nothing when the event is fine."""
+
+Hold = Callable[[Pending, Sequence[Issue]], str]
+"""Keeps an event a check quarantined (durably, for review) and returns its review id."""
+
+
+@dataclass(frozen=True)
+class _Warned:
+    """A valid event that passed the checks with warnings, on its way to the journal."""
+
+    pending: Pending
+    warnings: tuple[Issue, ...]
 
 
 class GroupCommitter:
@@ -128,43 +161,79 @@ class GroupCommitter:
 class Ingest:
     """Validates event objects against the catalog and journals the valid ones."""
 
-    def __init__(self, journal: Journal, catalog: Catalog, on_commit: Callable[[], None]) -> None:
+    def __init__(self, journal: Journal, catalog: Catalog, on_commit: Callable[[], None],
+                 checks: Sequence[Check] = (), hold: Hold | None = None) -> None:
         self.journal, self.catalog, self._on_commit = journal, catalog, on_commit
         self.committer = GroupCommitter(journal, on_commit)
         self.counts: Counter[str] = Counter()
+        self.checks: list[Check] = list(checks)
+        """Data-quality and ownership checks; empty (the default) costs nothing per event."""
+        self.hold: Hold | None = hold
+        """Where quarantined events go; without it a quarantine finding rejects the event."""
 
-    def prepare(self, objs: Sequence[Any]) -> list[Pending | EventResult]:
+    def prepare(self, objs: Sequence[Any]) -> list[Pending | _Warned | EventResult]:
         """Each object as a Pending envelope, or a rejected result with every issue."""
-        out: list[Pending | EventResult] = []
+        out: list[Pending | _Warned | EventResult] = []
         for index, obj in enumerate(objs):
             try:
                 out.append(validate_event(obj, self.catalog))
             except InvalidEvent as bad:
                 src, eid = _ident(obj)
                 out.append(EventResult(index, "rejected", src, eid, None, tuple(bad.issues)))
+        if self.checks:
+            return [self._check(i, p) if isinstance(p, Pending) else p for i, p in enumerate(out)]
         return out
+
+    def _check(self, index: int, pending: Pending) -> Pending | _Warned | EventResult:
+        """Run the checks on a valid event: reject beats quarantine beats warn."""
+        found = [f for check in self.checks for f in check(pending.envelope)]
+        if not found:
+            return pending
+        src, eid = pending.envelope.identity
+        by: dict[str, list[Issue]] = {"reject": [], "quarantine": [], "warn": []}
+        for f in found:
+            by.get(f.severity, by["reject"]).append(f.issue)
+        if by["reject"] or (by["quarantine"] and self.hold is None):
+            return EventResult(index, "rejected", src, eid, None, tuple(by["reject"] + by["quarantine"]))
+        if by["quarantine"] and self.hold is not None:
+            review = self.hold(pending, by["quarantine"] + by["warn"])
+            return EventResult(index, "held", src, eid, None, tuple(by["quarantine"]),
+                               tuple(by["warn"]), review)
+        return _Warned(pending, tuple(by["warn"]))
+
+    def _journal_ready(self, prepared: list[Pending | _Warned | EventResult]) -> list[Pending]:
+        if not self.checks:
+            return [p for p in prepared if isinstance(p, Pending)]
+        return [p if isinstance(p, Pending) else p.pending
+                for p in prepared if not isinstance(p, EventResult)]
 
     async def submit(self, objs: Sequence[Any]) -> list[EventResult]:
         """Validate and durably journal; one result per object, in order."""
         prepared = self.prepare(objs)
-        pending = [p for p in prepared if isinstance(p, Pending)]
+        pending = self._journal_ready(prepared)
         outcomes = await self.committer.append(pending) if pending else []
         return self._merge(prepared, outcomes)
 
     def submit_sync(self, objs: Sequence[Any]) -> list[EventResult]:
         """The same as submit, for callers without an event loop (CLI, tests)."""
         prepared = self.prepare(objs)
-        pending = [p for p in prepared if isinstance(p, Pending)]
+        pending = self._journal_ready(prepared)
         outcomes = self.journal.append(pending) if pending else []
         if pending:
             self._on_commit()
         return self._merge(prepared, outcomes)
 
-    def _merge(self, prepared: list[Pending | EventResult],
+    def _merge(self, prepared: list[Pending | _Warned | EventResult],
                outcomes: list[AppendOutcome]) -> list[EventResult]:
         it = iter(outcomes)
-        results = [p if isinstance(p, EventResult) else _outcome(i, p, next(it))
-                   for i, p in enumerate(prepared)]
+        if not self.checks:
+            results = [p if isinstance(p, EventResult) else _outcome(i, p, next(it))  # type: ignore[arg-type]
+                       for i, p in enumerate(prepared)]
+        else:
+            results = [p if isinstance(p, EventResult)
+                       else _outcome(i, p, next(it)) if isinstance(p, Pending)
+                       else _outcome(i, p.pending, next(it), p.warnings)
+                       for i, p in enumerate(prepared)]
         self.counts.update(r.status for r in results)
         return results
 
