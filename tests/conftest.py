@@ -1,0 +1,45 @@
+"""Session-wide: print the formats conformance table (issue: partner and ERP formats) at the end.
+
+Each format's corpus conformance test writes tests/formats/_results/<format>.json; with xdist they
+run in different workers, so the table is printed here, on the controller, once all have finished.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "formats" / "_results"
+COLUMNS = ("files", "parsed", "mapped", "round_tripped", "rejected_as_expected")
+
+
+def conformance_rows() -> list[dict[str, Any]]:
+    """The per-format counts written by this run's conformance tests."""
+    rows = []
+    for path in sorted(RESULTS.glob("*.json")):
+        try:
+            rows.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return rows
+
+
+def pytest_sessionstart(session: Any) -> None:
+    """Forget the last run's counts, so the table shows only this run's."""
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
+        for path in RESULTS.glob("*.json"):
+            path.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The formats conformance table, when any format test ran."""
+    rows = conformance_rows()
+    if not rows:
+        return
+    tr = terminalreporter
+    tr.section("formats conformance (corpus and fixtures)")
+    tr.write_line(f"{'format':<10}" + "".join(f"{c:>22}" for c in COLUMNS) + f"{'failures':>10}")
+    for r in rows:
+        tr.write_line(f"{r.get('format', '?'):<10}" + "".join(f"{r.get(c, 0):>22}" for c in COLUMNS)
+                      + f"{len(r.get('failures', [])):>10}")
