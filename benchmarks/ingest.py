@@ -303,7 +303,8 @@ def raw_db(work: Path, name: str) -> sqlite3.Connection:
 
 
 def raw_commit_rate(work: Path, rows: list[tuple[Any, ...]], batch: int, seconds: float) -> tuple[float, int]:
-    """Rows/s inserting `batch` rows per BEGIN IMMEDIATE..COMMIT (one fsync each); bounded by rows and time."""
+    """Rows/s inserting `batch` rows per BEGIN IMMEDIATE..COMMIT (one fsync each); bounded by rows and
+    time."""
     conn = raw_db(work, f"raw-{batch}.db")
     done = 0
     t0 = time.perf_counter()
@@ -451,7 +452,8 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
         port = free_port()
         warm = single_requests(port, token, per_sender(events.orders(sizes.warmup), SENDERS))
         single = single_requests(port, token, per_sender(events.orders(sizes.single_max), SENDERS))
-        b100 = batch_requests(port, token, per_sender(events.orders(sizes.batch_max_events), BATCH_SENDERS), 100)
+        senders = per_sender(events.orders(sizes.batch_max_events), BATCH_SENDERS)
+        b100 = batch_requests(port, token, senders, 100)
         b1000 = batch_requests(port, token, per_sender(events.orders(sizes.batch_max_events), BATCH_SENDERS),
                                1000)
 
@@ -478,7 +480,8 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
             lag = 0 if args.no_worker else wait_delivery(hub, sizes.catch_up_seconds)
             print(f"hub single-event: {num(one.rps)} req/s, p50 {ms(one.p50)}, p99 {ms(one.p99)}; "
                   f"{one_rows} rows in {one_commits} commits (server core {one.server_cpu:.0%}, "
-                  f"load generator core {one.loadgen_cpu:.0%}; delivery lag after: {lag}; {check})", flush=True)
+                  f"load generator core {one.loadgen_cpu:.0%}; delivery lag after: {lag}; {check})",
+                  flush=True)
             batches = {}
             for size, reqs in ((100, b100), (1000, b1000)):
                 h0, m0 = probe.head(), metric_commits(hub)
@@ -489,7 +492,8 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
                 check = cross_check(f"batch{size}", m0, m1, rows_n, commits, report)
                 lag = 0 if args.no_worker else wait_delivery(hub, sizes.catch_up_seconds)
                 batches[size] = (load, rows_n, commits)
-                print(f"hub batch {size}: {num(load.eps)} events/s ({num(load.rps)} req/s, p50 {ms(load.p50)}, "
+                print(f"hub batch {size}: {num(load.eps)} events/s ({num(load.rps)} req/s, "
+                      f"p50 {ms(load.p50)}, "
                       f"p99 {ms(load.p99)}); {rows_n} rows in {commits} commits (server core "
                       f"{load.server_cpu:.0%}; delivery lag after: {lag}; {check})", flush=True)
             server_peak = proc_status(hub.pid, "VmHWM")

@@ -8,7 +8,8 @@ SPEC is a JSON object: ``port``, ``requests`` (a file written with ``marshal``: 
 complete prebuilt HTTP/1.1 requests per connection), ``max_seconds`` and optional ``expect`` (the
 status every response must have, default 202). Each connection keeps one request in flight on a
 persistent connection and sends its own requests in order (so a sender's events are journaled in
-the order it sent them), until they run out or ``max_seconds`` have passed. Responses are parsed minimally (status
+the order it sent them), until they run out or ``max_seconds`` have passed. Responses are parsed
+minimally (status
 line and Content-Length). Prints one JSON object: completed, statuses, errors (first ones, with
 body excerpts), elapsed seconds, latency percentiles and the generator's own CPU use.
 """
@@ -83,7 +84,8 @@ async def _connection(run: Run, port: int, requests: list[bytes], start: asyncio
             try:
                 writer.write(req)
                 status, body, closing = await asyncio.wait_for(_read_response(reader), RESPONSE_TIMEOUT)
-            except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    ValueError) as exc:
                 run.error(f"transport error: {type(exc).__name__}: {exc}")
                 writer.close()
                 reader, writer = await asyncio.open_connection(HOST, port)
@@ -126,7 +128,8 @@ async def main_async(spec: dict[str, Any]) -> dict[str, Any]:
             run.error(f"connection failed: {type(r).__name__}: {r}")
     lat = sorted(run.latencies)
     return {
-        "completed": run.completed, "sent": run.sent, "statuses": {str(k): v for k, v in run.statuses.items()},
+        "completed": run.completed, "sent": run.sent,
+        "statuses": {str(k): v for k, v in run.statuses.items()},
         "error_count": run.error_count, "errors": run.errors, "elapsed": elapsed,
         "p50": _percentile(lat, 0.50), "p90": _percentile(lat, 0.90), "p99": _percentile(lat, 0.99),
         "max": lat[-1] if lat else float("nan"), "loadgen_cpu": cpu / elapsed if elapsed else 0.0,
