@@ -1,0 +1,115 @@
+"""Located reads of Dynamics 365 F&O OData JSON (JSON paths in every error) and its number and date forms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from plantwire.errors import InvalidEvent, Issue
+
+
+def invalid(path: str, rule: str, message: str) -> InvalidEvent:
+    """An InvalidEvent with one located issue."""
+    return InvalidEvent([Issue(path, rule, message)])
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal written plainly, without exponent or trailing zeros."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def lookup(table: Mapping[str, str], value: str, path: str, what: str) -> str:
+    """A value-map lookup whose miss names the value, the table and the path it was read from."""
+    try:
+        return table[value]
+    except KeyError:
+        known = ", ".join(sorted(table)) or "none"
+        raise invalid(path, f"unknown-{what}", f"{what} {value!r} is not mapped (known: {known})") from None
+
+
+class JsonNode:
+    """A JSON object with its JSON path; field names come from the pack's field map."""
+
+    __slots__ = ("obj", "path")
+
+    def __init__(self, obj: Any, path: str) -> None:
+        if not isinstance(obj, dict):
+            raise invalid(path, "type", f"expected a JSON object, got {type(obj).__name__}")
+        self.obj, self.path = obj, path
+
+    def at(self, name: str) -> str:
+        return f"{self.path}.{name}"
+
+    def get(self, name: str) -> Any:
+        value = self.obj.get(name)
+        return None if value == "" else value
+
+    def req(self, name: str) -> Any:
+        value = self.get(name)
+        if value is None:
+            raise invalid(self.at(name), "missing-field", f"mandatory attribute {name} is missing")
+        return value
+
+    def text(self, name: str) -> str:
+        value = self.req(name)
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise invalid(self.at(name), "type", f"{name} must be a string")
+        return str(value)
+
+    def num(self, name: str, *, positive: bool = False) -> Decimal:
+        value = self.req(name)
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise invalid(self.at(name), "number", f"{name} must be a number")
+        try:
+            number = Decimal(repr(value) if isinstance(value, float) else str(value))
+        except InvalidOperation:
+            raise invalid(self.at(name), "number", f"not a number: {value!r}") from None
+        if not number.is_finite() or number < 0 or (positive and number == 0):
+            raise invalid(
+                self.at(name), "positive" if positive else "non-negative", f"bad quantity {value!r}"
+            )
+        return number
+
+    def int(self, name: str) -> int:
+        value = self.num(name)
+        if value != value.to_integral_value():
+            raise invalid(self.at(name), "integer", f"{name} must be a whole number")
+        return int(value)
+
+    def date(self, name: str) -> date:
+        value = self.req(name)
+        try:
+            return date.fromisoformat(str(value)[:10])
+        except ValueError:
+            raise invalid(self.at(name), "date", f"not an ISO date: {value!r}") from None
+
+    def moment(self, name: str) -> datetime:
+        value = self.req(name)
+        try:
+            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise invalid(self.at(name), "datetime", f"not an ISO timestamp: {value!r}") from None
+        if parsed.tzinfo is None:
+            raise invalid(self.at(name), "datetime", f"timestamp without offset: {value!r}")
+        return parsed
+
+    def many(self, name: str) -> list[JsonNode]:
+        """A child collection: an array, or {"items": [...]} as a child resource GET answers."""
+        value = self.obj.get(name) or []
+        if isinstance(value, dict):
+            value = value.get("items", value.get("value", []))
+        if not isinstance(value, list):
+            raise invalid(self.at(name), "type", f"{name} must be a list")
+        return [JsonNode(v, f"{self.path}.{name}[{i}]") for i, v in enumerate(value)]
+
+
+def rows(body: Any) -> list[JsonNode]:
+    """The items of a collection body ({"items": [...]} in Oracle, {"value": [...]} in OData) or one item."""
+    if isinstance(body, dict):
+        for key in ("items", "value"):
+            if isinstance(body.get(key), list):
+                return [JsonNode(r, f"$.{key}[{i}]") for i, r in enumerate(body[key])]
+    return [JsonNode(body, "$")]

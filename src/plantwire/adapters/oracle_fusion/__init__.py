@@ -1,0 +1,1 @@
+"""Oracle Fusion Cloud SCM REST mapping pack: work orders, purchase orders, receipts."""
