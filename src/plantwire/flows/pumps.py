@@ -14,10 +14,13 @@ from typing import Any
 
 from plantwire.errors import ConfigurationError, StorageUnavailable
 from plantwire.flows.api import CommandDone, CommandFailed, TimerFired
-from plantwire.flows.runtime import OUTBOX, TIMER_INDEX, TIMERS, FlowEngine
+from plantwire.flows.runtime import COUNTERS, OUTBOX, TIMER_INDEX, TIMERS, FlowEngine
 from plantwire.ports import Clock, Command, Sink, StateStore
 from plantwire.service.delivery import MAX_ERROR_TEXT, error_class
 from plantwire.service.retry import RetryPolicy, backoff_delay
+
+RETRIES = "command-retries"
+"""Counter key prefix (namespace "counters"): retries scheduled per target system."""
 
 
 class CommandRelay:
@@ -77,6 +80,7 @@ class CommandRelay:
                                        str(error)[:MAX_ERROR_TEXT])
                 self.engine.apply(tx, row["flow"], row["key"], failed, now)
                 return
+            tx.add(COUNTERS, f"{RETRIES}|{command.target}", 1)  # for operators: how often targets failed
             current.update(attempts=attempts, last_error=str(error)[:MAX_ERROR_TEXT],
                            last_error_class=error_class(error),
                            next_at=now + backoff_delay(self.policy, attempts, self._rand()))
