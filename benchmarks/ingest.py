@@ -143,6 +143,13 @@ def batch_requests(port: int, token: str, streams: list[list[dict[str, Any]]], s
 
 # ----------------------------------------------------------------------------- processes
 
+def free_children(pid: int, cores: set[int]) -> None:
+    """Let serve's child processes (the delivery worker) run on any core; the API stays pinned."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            os.sched_setaffinity(int(child), cores)
+
+
 def pin(core: int) -> list[str]:
     """A taskset prefix pinning a command to one core, when the machine has two or more."""
     if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
@@ -414,6 +421,8 @@ def phase_noop(work: Path, warm: list[list[bytes]], reqs: list[list[bytes]], siz
 def main() -> int:  # noqa: C901 - one straight script, phase after phase
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts (< 60 s), for the smoke test")
+    parser.add_argument("--worker-process", action="store_true",
+                        help="deliver in serve's child worker process (not pinned) instead of a thread")
     parser.add_argument("--no-worker", action="store_true",
                         help="serve without the in-process delivery worker (ingest alone)")
     parser.add_argument("--keep", type=Path, help="keep the hub's data directory here")
@@ -430,7 +439,9 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
     pinned = bool(pin(0))
     print(f"plantwire ingest benchmark ({'quick' if args.quick else 'default'}), run {tag}; "
           f"server on core 0, load generator on core 1: {'yes' if pinned else 'no (taskset missing)'}; "
-          f"delivery worker in the server: {'off' if args.no_worker else 'on'}; data in {work}", flush=True)
+          f"delivery: {'off' if args.no_worker else 'child process' if args.worker_process else 'thread'}; "
+          f"data in {work}",
+          flush=True)
     try:
         # ---- raw SQLite baselines (this process pinned to the server's core) -----------------------
         all_cores = os.sched_getaffinity(0)
@@ -466,7 +477,11 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
         cmd = [*pin(0), PLANTWIRE, "serve", "--data-dir", str(data_dir), "--port", str(port)]
         if args.no_worker:
             cmd.append("--no-worker")
+        elif args.worker_process:
+            cmd.append("--worker-process")
         hub = Server(cmd, port, work / "hub.log", "/healthz", token)
+        if pinned and args.worker_process:
+            free_children(hub.pid, all_cores)  # delivery runs in serve's child worker, off the API's core
         probe = JournalProbe(data_dir)
         try:
             run_load(work, port, warm, 30, 1, hub.pid, "hub-warmup", report)

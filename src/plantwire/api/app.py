@@ -30,13 +30,15 @@ log = structlog.get_logger("plantwire.api")
 MAX_SEQ = 2**63 - 1  # the largest SQLite INTEGER: a bigger 'after' must be a 422, not a 500
 
 
-def create_app(hub: Hub, run_worker: bool = True) -> FastAPI:
-    """The ASGI app for a hub; starts and stops its delivery worker with the server."""
+def create_app(hub: Hub, run_worker: bool = True, run_sources: bool = True) -> FastAPI:
+    """The ASGI app for a hub; starts and stops its delivery worker and system feeds with the server
+    (unless a separate worker process does that)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(source.run(stop), name=source.name) for source in hub.sources]
+        tasks = [asyncio.create_task(source.run(stop), name=source.name)
+                 for source in (hub.sources if run_sources else [])]
         if run_worker:
             hub.worker.start()
         yield

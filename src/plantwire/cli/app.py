@@ -15,6 +15,7 @@ from plantwire.cli import ops
 from plantwire.cli.common import DataDir, console, fail
 from plantwire.cli.edge import edge
 from plantwire.cli.sim import sim
+from plantwire.cli.supervise import WorkerProcess
 
 ErpUrl = Annotated[str | None, typer.Option("--erp", help="Base URL of the ERP (turns on the flows).")]
 MesUrl = Annotated[str | None, typer.Option("--mes", help="Base URL of the MES.")]
@@ -32,6 +33,9 @@ db = typer.Typer(help="Manage the PostgreSQL schema of a distributed hub.", no_a
 Backend = Annotated[str, typer.Option(
     "--backend", envvar="PLANTWIRE_BACKEND",
     help="Storage: 'sqlite' (files in --data-dir) or a postgresql://user@host/db[?schema=name] URL.")]
+Bus = Annotated[str, typer.Option(
+    "--bus", envvar="PLANTWIRE_BUS",
+    help="Delivery: 'local' (in-process) or a nats://host:4222[?prefix=pw&partitions=8] JetStream URL.")]
 schema = typer.Typer(help="Export and check the event contracts' JSON Schemas.", no_args_is_help=True)
 app.add_typer(ops.events, name="events")
 app.add_typer(ops.dlq, name="dlq")
@@ -55,11 +59,15 @@ def serve(data_dir: DataDir,
           max_body_mb: Annotated[int, typer.Option(help="Largest request body, MiB.")] = 16,
           no_worker: Annotated[bool, typer.Option("--no-worker",
                                                   help="Only ingest; run `plantwire worker` apart.")] = False,
+          worker_process: Annotated[bool, typer.Option(
+              "--worker-process", help="Deliver in a child `plantwire worker` process (its own core "
+              "and GIL; it dies with this one) instead of a thread of this process.")] = False,
           erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUrl = None, supplier: SupplierUrl = None,
-          backend: Backend = "sqlite",
+          backend: Backend = "sqlite", bus: Bus = "local",
           ) -> None:
-    """Start the hub: HTTP ingest and operator API, with delivery in the same process. With system
-    URLs, it also polls those systems for events and runs the value-stream flows against them."""
+    """Start the hub: HTTP ingest and operator API, with delivery in the same process (or a child
+    worker process). With system URLs, it also polls those systems for events and runs the
+    value-stream flows against them."""
     import uvicorn
 
     from plantwire.api.app import create_app
@@ -68,15 +76,28 @@ def serve(data_dir: DataDir,
 
     configure_logging()
     systems = _systems(erp, mes, wms, supplier)
-    hub = bootstrap(Settings(data_dir=data_dir, backend=backend, max_batch=max_batch,
+    hub = bootstrap(Settings(data_dir=data_dir, backend=backend, bus=bus, max_batch=max_batch,
                              max_body_bytes=max_body_mb * 1024 * 1024, systems=systems))
-    uvicorn.run(create_app(hub, run_worker=not no_worker), host=host, port=port, loop="uvloop",
-                http="httptools", access_log=False, log_level="warning", timeout_graceful_shutdown=5)
+    child = None
+    if not no_worker and worker_process:
+        args = ["--data-dir", str(data_dir), "--backend", backend, "--bus", bus]
+        for role, url in systems.items():
+            args += [f"--{role}", url]
+        child = WorkerProcess(args)
+        child.start()
+    in_process = not no_worker and not worker_process
+    try:
+        uvicorn.run(create_app(hub, run_worker=in_process, run_sources=child is None), host=host,
+                    port=port, loop="uvloop", http="httptools", access_log=False, log_level="warning",
+                    timeout_graceful_shutdown=5)
+    finally:
+        if child is not None:
+            child.stop()
 
 
 @app.command()
 def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUrl = None,
-           supplier: SupplierUrl = None, backend: Backend = "sqlite") -> None:
+           supplier: SupplierUrl = None, backend: Backend = "sqlite", bus: Bus = "local") -> None:
     """Run delivery (and, with system URLs, the flows and the system feeds) without the API; the
     hub's API may run in another process on the same data directory (`serve --no-worker`)."""
     import asyncio
@@ -86,7 +107,7 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     from plantwire.logs import configure_logging
 
     configure_logging()
-    hub = bootstrap(Settings(data_dir=data_dir, backend=backend,
+    hub = bootstrap(Settings(data_dir=data_dir, backend=backend, bus=bus,
                              systems=_systems(erp, mes, wms, supplier)))
 
     async def run() -> None:
@@ -95,10 +116,14 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
         tasks = [asyncio.create_task(source.run(stop)) for source in hub.sources]
+        seen = -1
         while not stop.is_set():
-            hub.worker.notify()  # entries appended by the API process: look now and then
+            head = await asyncio.to_thread(hub.journal.head)
+            if head != seen:  # the API process appended: deliver now (retries poll on their own)
+                seen = head
+                hub.worker.notify()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.2)
+                await asyncio.wait_for(stop.wait(), 0.02)
         if tasks:
             await asyncio.wait(tasks, timeout=5)
 
