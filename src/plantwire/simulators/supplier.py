@@ -7,6 +7,7 @@ named after their EDIFACT counterparts: ORDRSP (acknowledgment), DESADV (ASN).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -72,6 +73,8 @@ class Supplier:
         self.store = self.sim.store
         self.sim.timers["ack"] = lambda p: self.acknowledge(p["po"], p["revision"])
         self.sim.timers["ship"] = lambda p: self.ship(p["po"], {})
+        # called with every new acknowledgment, in its transaction (the EDI channel queues its 855)
+        self.on_ack: list[Callable[[Json], None]] = []
 
     def rules(self) -> Json:
         """The acknowledgment rules in force."""
@@ -172,6 +175,8 @@ class Supplier:
             (orjson.dumps(ack).decode(), po, order["revision"]),
         )
         self.sim.emit("ORDRSP", ack, key=po)
+        for hook in self.on_ack:
+            hook(ack)
         if rules.get("autoShipSeconds") is not None and ack["status"] != "REJECTED":
             self.store.schedule("ship", float(rules["autoShipSeconds"]), {"po": po})
         return ack
@@ -298,7 +303,13 @@ class Supplier:
 
 def create_app(data_dir: Path) -> FastAPI:
     """The supplier simulator's ASGI app on a data directory."""
+    from plantwire.simulators.supplier_edi import SupplierEdi
+    from plantwire.simulators.supplier_edi_routes import edi_routes
     from plantwire.simulators.supplier_routes import counts, routes
 
     sup = Supplier(data_dir)
-    return build_app(sup.sim, routes(sup), lambda: counts(sup), "Supplier portal simulator")
+    edi = SupplierEdi(sup)
+    router = routes(sup)
+    router.include_router(edi_routes(edi))
+    return build_app(sup.sim, router, lambda: {**counts(sup), "edi": edi.counts()},
+                     "Supplier portal simulator")

@@ -7,4 +7,6 @@
 - ``ack``: the 997 for every received functional group, and reading received 997s.
 - ``translate``: pure mapping between transaction sets and canonical events and commands.
 - ``client`` / ``source`` / ``sink``: the file drop, inbound (events + 997 out), outbound (850).
+- ``http_client``: an HTTP EDI mailbox (``x12+http://`` role URLs) for ``X12HttpSink`` and
+  ``X12MailboxSource`` (docs/edi.md).
 """

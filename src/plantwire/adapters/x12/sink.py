@@ -1,8 +1,10 @@
-"""Outbound X12: supplier.send_purchase_order -> an 850 in the outbox; 855s for acknowledgments.
+"""Outbound X12: supplier.send_purchase_order -> an 850 in the outbox (or POSTed to an HTTP EDI
+mailbox); 855s for acknowledgments.
 
 The emit functions are pure and return the interchange bytes. Control numbers come from the
 idempotency key, and the file name from the PO and the key, so a retried command writes the same
-interchange under the same name: the partner's duplicate check (ISA13) sees one document.
+interchange under the same name (or posts it with the same ISA13): the partner's duplicate check
+sees one document.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from plantwire.adapters.x12.client import FileDrop
 from plantwire.adapters.x12.envelope import Parties, control_number, write
+from plantwire.adapters.x12.http_client import MailboxClient, mailbox
 from plantwire.adapters.x12.mapping import Partner
 from plantwire.adapters.x12.translate import acknowledgment, invoice, purchase_order, ship_notice
 from plantwire.adapters.x12.validate import parse
@@ -57,6 +60,12 @@ def emit_810(inv: InvoiceReceived, partner: Partner, key: str) -> bytes:
     return _envelope("810", invoice(inv), partner, key, at, outbound=False)
 
 
+def _purchase_order(command: Command) -> SendPurchaseOrder:
+    if (command.target, command.name) != ("supplier", "send_purchase_order"):
+        raise PermanentError(f"the X12 sink does not carry out {command.target}.{command.name}")
+    return SendPurchaseOrder.model_validate(command.payload)
+
+
 class X12Sink:
     """Carries out supplier commands by dropping X12 interchanges in the outbox."""
 
@@ -65,11 +74,38 @@ class X12Sink:
 
     def execute(self, idempotency_key: str, command: Command) -> dict[str, Any]:
         """Write the 850 for supplier.send_purchase_order; the answer names the ISA13 and the file."""
-        if (command.target, command.name) != ("supplier", "send_purchase_order"):
-            raise PermanentError(f"the X12 sink does not carry out {command.target}.{command.name}")
-        cmd = SendPurchaseOrder.model_validate(command.payload)
+        cmd = _purchase_order(command)
         at = datetime.fromtimestamp(self.clock.now(), UTC)
         control = control_number(idempotency_key)
         path = self.drop.write(f"850-{cmd.po_number}-rev{cmd.revision}-{control}.x12",
                                emit_850(cmd, self.partner, idempotency_key, at))
         return {"document": control, "file": path.name}
+
+
+class X12HttpSink:
+    """Carries out supplier commands by POSTing X12 interchanges to the partner's EDI mailbox.
+
+    A retry of the same key posts the same ISA13 (and the same PO number and revision), which the
+    mailbox takes once; connection errors and 5xx answers are TargetUnavailable, so delivery retries.
+    """
+
+    def __init__(self, client: MailboxClient, partner: Partner, clock: Clock) -> None:
+        self.client, self.partner, self.clock = client, partner, clock
+
+    def execute(self, idempotency_key: str, command: Command) -> dict[str, Any]:
+        """POST the 850 for supplier.send_purchase_order; the answer names the ISA13."""
+        cmd = _purchase_order(command)
+        at = datetime.fromtimestamp(self.clock.now(), UTC)
+        answer = self.client.post(emit_850(cmd, self.partner, idempotency_key, at))
+        return {"document": control_number(idempotency_key), "po_number": cmd.po_number,
+                "revision": cmd.revision, "duplicate": bool(answer.get("duplicate"))}
+
+    def close(self) -> None:
+        """Release connections."""
+        self.client.close()
+
+
+def x12_http_sink(url: str, clock: Clock) -> X12HttpSink:
+    """The X12 sink for a ``x12+http(s)://host:port[?partner=..&us=..]`` mailbox URL."""
+    base_url, partner = mailbox(url)
+    return X12HttpSink(MailboxClient(base_url), partner, clock)
