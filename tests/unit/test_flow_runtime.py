@@ -230,3 +230,47 @@ def test_timers_and_outbox_survive_a_restart(tmp_path: Any) -> None:
     assert [e["kind"] for e in again.exceptions.list()] == ["ack-sla-missed"]
     again.journal.close()
     again.state.close()
+
+
+class PoAckNoUndo(PoAck):
+    """Like PoAck, but a refused confirmation only raises an exception (nothing to undo)."""
+
+    def react(self, ctx: Context, inp: FlowInput) -> None:
+        if isinstance(inp, CommandFailed) and inp.step == "confirm":
+            ctx.raise_exception("confirm-failed", inp.message, "fix the PO in the ERP, then retry")
+            return
+        super().react(ctx, inp)
+
+
+def test_exception_about_a_failed_command_can_be_retried_after_a_fix() -> None:
+    clock, supplier, erp = ManualClock(), RecordingSink(), RecordingSink()
+    hub = bootstrap_for_tests(clock=clock, flows=[PoAckNoUndo()], sinks={"supplier": supplier, "erp": erp})
+    erp.refuse.add("confirm_po")
+    po, ack = po_and_ack()
+    hub.ingest.submit_sync([po, ack])
+    hub.drain()
+    [ex] = hub.exceptions.list()
+    assert ex["failed_step"] == "confirm" and ex["failed_command"]["name"] == "confirm_po"
+    erp.refuse.clear()  # a person fixed the PO in the ERP
+    assert hub.exceptions.retry(ex["id"])["status"] == "retrying"
+    hub.drain()
+    assert [v["name"] for v in erp.effects.values()] == ["confirm_po"]
+    assert instance(hub, po["data"]["po_number"])["status"] == "finished"
+    assert hub.exceptions.show(ex["id"])["status"] == "resolved"
+    from plantwire.flows.exceptions import ExceptionStateError
+
+    with pytest.raises(ExceptionStateError):
+        hub.exceptions.retry(ex["id"])
+
+
+def test_a_compensated_failure_is_not_retried(world: Any) -> None:
+    hub, _, _, erp = world
+    erp.refuse.add("confirm_po")
+    po, ack = po_and_ack()
+    hub.ingest.submit_sync([po, ack])
+    hub.drain()
+    [ex] = hub.exceptions.list()
+    from plantwire.flows.exceptions import ExceptionStateError
+
+    with pytest.raises(ExceptionStateError, match="compensated"):
+        hub.exceptions.retry(ex["id"])

@@ -181,6 +181,12 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
     def exceptions_show(ex_id: int) -> Response:
         return json_response(hub.exceptions.show(ex_id))
 
+    @app.post("/v1/exceptions/{ex_id}/retry")
+    def exceptions_retry(ex_id: int) -> Response:
+        found = hub.exceptions.retry(ex_id)
+        hub.worker.notify()
+        return json_response(found)
+
     @app.post("/v1/exceptions/{ex_id}/resolve")
     def exceptions_resolve(ex_id: int, note: Annotated[str, Body(embed=True, min_length=1)]) -> Response:
         return json_response(hub.exceptions.resolve(ex_id, note))

@@ -185,6 +185,16 @@ def exceptions_show(ex_id: int, data_dir: DataDir, as_json: AsJson = False) -> N
     console.print_json(data=found["details"])
 
 
+@exceptions.command("retry")
+def exceptions_retry(ex_id: int, data_dir: DataDir, as_json: AsJson = False) -> None:
+    """Send an exception's failed command again (after fixing the data in the target)."""
+    with open_hub(data_dir) as hub:
+        found = hub.exceptions.retry(ex_id)
+    print_json(found) if as_json else console.print(
+        f"exception {ex_id}: {found['failed_command']['target']}.{found['failed_command']['name']} "
+        "queued again (the running hub sends it within a second)")
+
+
 @exceptions.command("resolve")
 def exceptions_resolve(ex_id: int, data_dir: DataDir,
                        note: Annotated[str, typer.Option("--note", "-m", help="What was done.")],

@@ -13,15 +13,26 @@ COUNTERS = "counters"
 
 
 def record_exception(tx: StateTx, now: float, flow: str, key: str, kind: str, message: str,
-                     action: str, details: dict[str, Any]) -> int:
-    """Write a new open exception; returns its id."""
+                     action: str, details: dict[str, Any],
+                     failure: dict[str, Any] | None = None) -> int:
+    """Write a new open exception; returns its id. `failure` names the failed command, if any."""
     ex_id = int(tx.add(COUNTERS, "exceptions", 1))
     tx.put(EXCEPTIONS, f"{ex_id:010d}", {
         "id": ex_id, "flow": flow, "key": key, "kind": kind, "message": message, "action": action,
         "plant": details.get("plant"), "supplier": details.get("supplier"), "details": details,
         "raised_at": now, "status": "open", "note": None, "resolved_at": None,
+        "failed_step": failure["step"] if failure else None,
+        "failed_command": failure["command"] if failure else None, "retries": 0,
     })
     return ex_id
+
+
+def close_retried(tx: StateTx, flow: str, key: str, step: str, now: float) -> None:
+    """A retried command went through: its exceptions are resolved."""
+    for k, ex in tx.scan(EXCEPTIONS):
+        if ex["status"] == "retrying" and (ex["flow"], ex["key"], ex.get("failed_step")) == (flow, key, step):
+            ex.update(status="resolved", note="the retried command went through", resolved_at=now)
+            tx.put(EXCEPTIONS, k, ex)
 
 
 class ExceptionStateError(PermanentError):
@@ -55,6 +66,40 @@ class BusinessExceptions:
             raise NotFound(f"no business exception with id {ex_id}")
         return dict(found)
 
+    def retry(self, ex_id: int) -> dict[str, Any]:
+        """Send the failed command of an exception again (same idempotency key), after a person has
+        fixed what made the target refuse it. Refused when the flow already compensated it."""
+        with self.state.transaction() as tx:
+            key = f"{ex_id:010d}"
+            found = tx.get(EXCEPTIONS, key)
+            if found is None:
+                raise NotFound(f"no business exception with id {ex_id}")
+            if found["status"] != "open" or not found.get("failed_step"):
+                raise ExceptionStateError(
+                    f"exception {ex_id} is {found['status']} and names "
+                    f"{'no failed command' if not found.get('failed_step') else 'a command'}; only an open "
+                    "exception about a failed command can be retried (resolve the others with a note)")
+            ns = f"flow:{found['flow']}"
+            instance = tx.get(ns, found["key"])
+            step = found["failed_step"]
+            if instance is None or instance["status"] != "running":
+                raise ExceptionStateError(f"flow {found['flow']} {found['key']} is no longer running")
+            if any("~" in name for name in instance["steps"]):
+                raise ExceptionStateError(
+                    f"flow {found['flow']} {found['key']} already compensated; fix the data in the "
+                    "target and send a corrected event instead")
+            instance["steps"][step]["status"] = "sent"
+            tx.put(ns, found["key"], instance)
+            now = self.clock.now()
+            ordinal = int(tx.add(COUNTERS, "outbox", 1))
+            tx.put("outbox", f"{ordinal:015d}", {
+                "id": instance["steps"][step]["id"], "flow": found["flow"], "key": found["key"],
+                "step": step, "command": found["failed_command"], "attempts": 0, "next_at": now,
+                "created_at": now})
+            found.update(status="retrying", retries=int(found.get("retries", 0)) + 1)
+            tx.put(EXCEPTIONS, key, found)
+        return dict(found)
+
     def resolve(self, ex_id: int, note: str) -> dict[str, Any]:
         """Close an exception with a note saying what was done."""
         if not note.strip():
@@ -63,7 +108,7 @@ class BusinessExceptions:
             found = tx.get(EXCEPTIONS, f"{ex_id:010d}")
             if found is None:
                 raise NotFound(f"no business exception with id {ex_id}")
-            if found["status"] != "open":
+            if found["status"] not in ("open", "retrying"):
                 raise ExceptionStateError(f"exception {ex_id} is already {found['status']}")
             found.update(status="resolved", note=note.strip(), resolved_at=self.clock.now())
             tx.put(EXCEPTIONS, f"{ex_id:010d}", found)

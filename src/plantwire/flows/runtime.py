@@ -23,7 +23,7 @@ from plantwire.flows.api import (
     Flow,
     FlowInput,
 )
-from plantwire.flows.exceptions import record_exception
+from plantwire.flows.exceptions import close_retried, record_exception
 from plantwire.ports import StateTx
 
 OUTBOX = "outbox"
@@ -129,7 +129,10 @@ class FlowEngine:
         self._versions[(flow, instance["version"])].react(ctx, inp)
         instance["inputs"] += 1
         instance["updated_at"] = now
-        self._flush(tx, flow, key, ctx, now)
+        failed = inp if isinstance(inp, CommandFailed) else None
+        self._flush(tx, flow, key, ctx, now, failed)
+        if isinstance(inp, CommandDone):
+            close_retried(tx, flow, key, inp.step, now)
         return True
 
     @staticmethod
@@ -140,7 +143,8 @@ class FlowEngine:
             if isinstance(inp, CommandDone):
                 step["result"] = inp.result
 
-    def _flush(self, tx: StateTx, flow: str, key: str, ctx: _Recorder, now: float) -> None:
+    def _flush(self, tx: StateTx, flow: str, key: str, ctx: _Recorder, now: float,
+               failed: CommandFailed | None = None) -> None:
         tx.put(instances(flow), key, ctx.instance)
         for step, command_id, command in ctx.sent:
             ordinal = int(tx.add(COUNTERS, OUTBOX, 1))
@@ -158,7 +162,9 @@ class FlowEngine:
                 tx.put(TIMERS, tkey, {"flow": flow, "key": key, "name": name, "at": at})
                 tx.put(TIMER_INDEX, index, tkey)
         for kind, message, action, details in ctx.raised:
-            record_exception(tx, now, flow, key, kind, message, action, details)
+            # raised about a failed command: remember which, so a person can retry it after a fix
+            failure = {"step": failed.step, "command": asdict(failed.command)} if failed else None
+            record_exception(tx, now, flow, key, kind, message, action, details, failure)
 
 
 class FlowSubscriber:
