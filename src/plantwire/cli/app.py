@@ -13,6 +13,7 @@ from rich.markup import escape
 from plantwire.cli import mapping as mapping_cli
 from plantwire.cli import ops
 from plantwire.cli.common import DataDir, console, fail
+from plantwire.cli.connect import connect
 from plantwire.cli.edge import edge
 from plantwire.cli.sim import sim
 from plantwire.cli.supervise import WorkerProcess
@@ -41,6 +42,7 @@ app.add_typer(ops.events, name="events")
 app.add_typer(ops.dlq, name="dlq")
 app.add_typer(ops.keys, name="keys")
 app.add_typer(ops.exceptions, name="exceptions")
+app.add_typer(connect, name="connect")
 for _name in ("xref", "uom", "valuemap", "dq", "owners"):
     app.add_typer(getattr(mapping_cli, _name), name=_name)
 app.add_typer(schema, name="schema")
