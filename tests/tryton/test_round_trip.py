@@ -1,5 +1,11 @@
-"""Live round trip against a real Tryton: PO -> supplier ack -> receipt; production -> MES postings ->
-done; transfer; quality hold; stock parity with the inventory projection; outage; UserError."""
+"""Live round trip against a real Tryton with the supplier and MES simulators as real processes:
+PO confirmed in Tryton -> supplier simulator acknowledges -> receipt posted back in Tryton; production
+released in Tryton -> MES simulator runs it (one partial report, one final with scrap) -> Tryton
+production done; transfer; quality hold; stock parity with the inventory projection; Tryton outage.
+
+Ids across systems: golden ids are the ones the simulators' mapping tables use (adapters/sim_supplier
+and adapters/sim_mes mapping.py: RM-HOUSING-A, SUP-200, PR01 for the MES line side, FG01 for output);
+the Tryton mapping below maps the same golden ids to Tryton codes. Nothing else is translated."""
 
 from __future__ import annotations
 
@@ -11,6 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from plantwire.adapters.sim_mes.sink import MesSink
+from plantwire.adapters.sim_mes.source import mes_source
+from plantwire.adapters.sim_supplier.sink import SupplierSink
+from plantwire.adapters.sim_supplier.source import supplier_source
 from plantwire.adapters.tryton.client import TrytonClient
 from plantwire.adapters.tryton.mapping import TrytonMapping
 from plantwire.adapters.tryton.sink import TrytonSink
@@ -20,6 +30,7 @@ from plantwire.ports import Command
 from plantwire.projections.inventory import BALANCES
 from plantwire.service.intake import HubIntake
 from plantwire.service.retry import RetryPolicy
+from plantwire.simulators.testing import SimProcess
 
 from .conftest import ADMIN_LOGIN, ADMIN_PASSWORD, client, port, rig, wait_up
 
@@ -31,6 +42,11 @@ ITEMS = {
     "RM-MOTOR-2KW": "RM-MOTOR",
     "FG-PUMP-100": "FG-CM100",
 }
+MES_PARTS = {"RM-HOUSING-A": "P-1001", "RM-BOLT-M8": "P-1005", "RM-CU-CABLE": "P-2050",
+             "RM-MOTOR-2KW": "P-1004"}
+LOTS = {i: f"SUPLOT-{p}" for i, p in MES_PARTS.items()}
+"""The supplier lots on the receipt: the ones the MES simulator reports consuming by default (hub-side
+only: Tryton core keeps no lots)."""
 NOW = dt.datetime.now(dt.UTC).isoformat()
 
 
@@ -95,7 +111,7 @@ def confirm_po(admin: TrytonClient, lines: list[tuple[str, str]]) -> str:
     return str(admin.search_read("purchase.purchase", [["id", "=", pid]], ["number"])[0]["number"])
 
 
-def release_production(admin: TrytonClient, quantity: int, bins: dict[str, str]) -> str:
+def release_production(admin: TrytonClient, quantity: int, bins: dict[str, str], assign: bool = True) -> str:
     """A planner in Tryton: a CM-100 production from the BOM, inputs from the line-side bin; wait, assign."""
     loc = {r["code"]: r["id"] for r in admin.search_read("stock.location", [], ["id", "code"])}
     bom = admin.search_read("production.bom", [], ["id"])[0]["id"]
@@ -137,9 +153,10 @@ def release_production(admin: TrytonClient, quantity: int, bins: dict[str, str])
     values["outputs"] = [["create", [{k: v for k, v in m.items() if k in keep} for m in outputs]]]
     pid = admin.model("production", "create", [values])[0]
     admin.model("production", "wait", [pid])
-    admin.model("production", "assign_try", [pid])
+    if assign:
+        admin.model("production", "assign_try", [pid])
     row = admin.search_read("production", [["id", "=", pid]], ["number", "state"])[0]
-    assert row["state"] == "assigned", row
+    assert row["state"] == ("assigned" if assign else "waiting"), row
     return str(row["number"])
 
 
@@ -193,25 +210,36 @@ def q(value: Any, uom: str = "EA") -> Json:
 
 
 class Rig:
-    """The hub in-process with the Tryton source and sink."""
+    """The hub in-process with the Tryton source and sink; with `sims` (role -> simulator URL), the real
+    supplier / MES simulator sinks and feed sources for those roles, else stand-ins that acknowledge."""
 
-    def __init__(self, tmp: Path, mapping: TrytonMapping) -> None:
-        self.mapping, self.acks = mapping, Acks()
+    def __init__(self, tmp: Path, mapping: TrytonMapping, sims: dict[str, str] | None = None) -> None:
+        self.mapping, self.acks, sims = mapping, Acks(), sims or {}
         settings = Settings(
             data_dir=tmp, retry=RetryPolicy(max_attempts=30, initial_interval=0.5, max_interval=2.0)
         )
         self.sink = TrytonSink(client(), mapping)
-        self.hub = bootstrap(
-            settings,
-            flows=value_stream_flows(settings),
-            sinks={"erp": self.sink, "mes": self.acks, "wms": self.acks, "supplier": self.acks},
-        )
+        sinks: dict[str, Any] = {"erp": self.sink, "mes": self.acks, "wms": self.acks, "supplier": self.acks}
+        if "supplier" in sims:
+            sinks["supplier"] = SupplierSink(sims["supplier"])
+        if "mes" in sims:
+            sinks["mes"] = MesSink(sims["mes"])
+        self.hub = bootstrap(settings, flows=value_stream_flows(settings), sinks=sinks)
         self.intake = HubIntake(self.hub.ingest)
         self.source = TrytonSource(client(), mapping, self.intake, self.hub.state, interval=0.2, overlap=60)
+        factories = {"supplier": supplier_source, "mes": mes_source}
+        self.feeds = {role: factories[role](url, self.intake, self.hub.state) for role, url in sims.items()}
         self.events_in = 0
 
     def poll(self) -> int:
         result = asyncio.run(self.source.poll_once())
+        self.events_in += result.accepted
+        self.hub.drain()
+        return result.accepted
+
+    def poll_sim(self, role: str) -> int:
+        """One poll of a simulator's feed, then delivery; the events the hub accepted."""
+        result = asyncio.run(self.feeds[role].poll_once())
         self.events_in += result.accepted
         self.hub.drain()
         return result.accepted
@@ -237,30 +265,43 @@ def test_round_trip(tryton_url: str, tmp_path: Path) -> None:
         },
         blocked={"WH": bins["QH"]},
     )
-    r = Rig(tmp_path, mapping)
-    assert r.poll() == 0  # history before the first poll is not replayed
+    supplier = SimProcess("supplier", tmp_path / "sim-supplier").start()
+    mes = SimProcess("mes", tmp_path / "sim-mes").start()
+    try:
+        _round_trip(tmp_path, admin, bins, codes, mapping, supplier, mes)
+    finally:
+        supplier.stop()
+        mes.stop()
 
-    # 1. PO confirmed in Tryton -> po.approved -> sent to the supplier (acknowledged)
+
+def _until(step: Any, what: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not step():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def _round_trip(tmp_path: Path, admin: TrytonClient, bins: dict[str, str], codes: dict[str, str],
+                mapping: TrytonMapping, supplier: SimProcess, mes: SimProcess) -> None:
+    r = Rig(tmp_path / "hub", mapping, sims={"supplier": supplier.url, "mes": mes.url})
+    assert r.poll() == 0  # history before the first poll is not replayed
+    with supplier.client() as portal:
+        portal.put("/admin/rules", json={"ackDelaySeconds": 3600, "default": "accept"}).raise_for_status()
+
+    # 1. PO confirmed in Tryton -> po.approved -> the supplier simulator gets it and acknowledges it
     t0 = time.monotonic()
     po = confirm_po(admin, [("RM-BRKT", "12"), ("RM-BOLT", "48"), ("RM-ALU", "7.2"), ("RM-MOTOR", "3")])
     while r.poll() == 0:
         time.sleep(0.2)
     latency = time.monotonic() - t0
-    assert [c.name for c in r.acks.commands] == ["send_purchase_order"]
-    r.send(
-        event(
-            "procurement.supplier.acknowledged",
-            f"ack-{po}",
-            {
-                "po_number": po,
-                "revision": 1,
-                "supplier_id": "SUP-200",
-                "ack_id": f"ORDRSP-{po}",
-                "acknowledged_at": NOW,
-                "lines": [{"line": n, "status": "accepted"} for n in range(1, 5)],
-            },
-        )
-    )
+    with supplier.client() as portal:
+        order = portal.get(f"/api/purchase-orders/{po}").json()
+        assert [(ln["supplierPart"], ln["quantity"]) for ln in order["lines"]] == [
+            ("HSG-A1", 12), ("BOLT-M8", 48), ("CU-15", 7.2), ("MOT-2K", 3)], order
+        portal.post(f"/admin/purchase-orders/{po}/ack").raise_for_status()
+    _until(lambda: r.poll_sim("supplier") > 0, "the supplier's ORDRSP")
+    acked = [x for x in r.hub.exceptions.list(status=None) if x["flow"].startswith("po")]
+    assert not acked, acked
 
     # 2. the dock reports the receipt -> posted in Tryton (shipment received and put away in RM01)
     lines = [
@@ -280,7 +321,8 @@ def test_round_trip(tryton_url: str, tmp_path: Path) -> None:
                 "supplier_id": "SUP-200",
                 "received_at": NOW,
                 "lines": [
-                    {"line": n, "po_line": n, "item_id": i, "quantity": q(v, u), "storage_location": "RM01"}
+                    {"line": n, "po_line": n, "item_id": i, "quantity": q(v, u), "storage_location": "RM01",
+                     "lot": LOTS[i]}
                     for n, (i, v, u) in enumerate(lines, 1)
                 ],
             },
@@ -301,6 +343,7 @@ def test_round_trip(tryton_url: str, tmp_path: Path) -> None:
                     "quantity": q(v, u),
                     "from_location": "RM01",
                     "to_location": "PR01",
+                    "lot": LOTS[i],
                     "transferred_at": NOW,
                 },
             )
@@ -309,53 +352,25 @@ def test_round_trip(tryton_url: str, tmp_path: Path) -> None:
     )
     assert tryton_stock(admin, codes) == projection(r.hub)
 
-    # 4. production released in Tryton -> MES postings: one partial run, one final with scrap
+    # 4. production released in Tryton -> the MES simulator gets the work order and runs it:
+    #    one partial report (1 good), then the final one (2 good, 1 scrap); it reports consumption first
     order = release_production(admin, 3, bins)
     assert r.poll() == 1
-    assert "download_order" in [c.name for c in r.acks.commands]
-    per_unit = {
-        "RM-HOUSING-A": ("4", "EA"),
-        "RM-BOLT-M8": ("16", "EA"),
-        "RM-CU-CABLE": ("2.4", "M"),
-        "RM-MOTOR-2KW": ("1", "EA"),
-    }
-    for run, (units, good, scrap, final) in enumerate([(1, 1, 0, False), (2, 2, 1, True)], 1):
-        r.send(
-            *[
-                event(
-                    "production.component.consumed",
-                    f"cm-{order}-{run}-{i}",
-                    {
-                        "order_id": order,
-                        "plant": "1000",
-                        "consumption_id": f"CM-{order}-{run}-{i}",
-                        "item_id": i,
-                        "quantity": q(Decimal(v) * units, u),
-                        "storage_location": "PR01",
-                        "consumed_at": NOW,
-                    },
-                )
-                for i, (v, u) in per_unit.items()
-            ]
-        )
-        r.send(
-            event(
-                "production.goods.completed",
-                f"pr-{order}-{run}",
-                {
-                    "order_id": order,
-                    "plant": "1000",
-                    "completion_id": f"PR-{order}-{run}",
-                    "item_id": "FG-PUMP-100",
-                    "yield_quantity": q(good),
-                    "scrap_quantity": q(scrap),
-                    "lot": f"LOT-{order}-{run}",
-                    "storage_location": "FG01",
-                    "completed_at": NOW,
-                    "final": final,
-                },
-            )
-        )
+    with mes.client() as m:
+        wo = m.get(f"/api/v1/work-orders/{order}").json()
+        assert (wo["partNumber"], wo["quantity"], wo["status"]) == ("P-7731", 3, "DOWNLOADED"), wo
+        assert sorted((b["partNumber"], b["quantity"]) for b in wo["bom"]) == [
+            ("P-1001", 12), ("P-1004", 3), ("P-1005", 48), ("P-2050", 7.2)], wo["bom"]
+        first = {"goodQty": 1, "final": False, "lot": f"LOT-{order}-1"}
+        m.post(f"/admin/work-orders/{order}/run", json=first).raise_for_status()
+        assert r.poll_sim("mes") == 5  # 4 consumptions + 1 production report
+        partial = admin.search_read("production", [["number", "=", order]], ["state"])[0]
+        assert partial["state"] in ("waiting", "assigned"), partial  # partial: not done yet
+        m.post(f"/admin/work-orders/{order}/run", json={"goodQty": 2, "scrapQty": 1, "final": True,
+                                                         "lot": f"LOT-{order}-2"}
+               ).raise_for_status()
+        assert r.poll_sim("mes") == 5
+        assert m.get(f"/api/v1/work-orders/{order}").json()["status"] == "COMPLETED"
     prod = admin.search_read("production", [["number", "=", order]], ["state"])[0]
     assert prod["state"] == "done"
     assert tryton_stock(admin, codes) == projection(r.hub)
@@ -406,5 +421,8 @@ def test_round_trip(tryton_url: str, tmp_path: Path) -> None:
     print(f"PO change in Tryton -> hub: {latency:.2f}s at poll interval 0.2s")
     print(
         f"events in {r.events_in}, Tryton documents created {r.sink.created}, "
-        f"duplicates prevented {r.sink.existing}"
+        f"duplicates prevented {r.sink.existing}, answered without a write {r.sink.answered}"
     )
+    for sim in (supplier, mes):
+        with sim.client() as c:
+            print(f"{sim.system} simulator counts: {c.get('/admin/counts').json()}")

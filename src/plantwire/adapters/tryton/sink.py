@@ -55,7 +55,12 @@ class TrytonSink:
         self.client, self.mapping = client, mapping
         self.ids = TrytonIds(client.search_read)
         self.created = 0
+        """Documents (or production postings) this sink wrote in Tryton."""
         self.existing = 0
+        """Duplicates prevented: check-before-write found the key's document (or ledger mark) there."""
+        self.answered = 0
+        """Commands answered with what Tryton made itself (its own receipts, its drafted invoices): no write,
+        and no duplicate either."""
         self._handlers: dict[str, Callable[[str, Any], Json]] = {
             "post_goods_movement": self.post_goods_movement, "reverse_document": self.reverse_document,
             "post_financial_document": self.post_financial_document, "update_po_lines": self.update_po_lines}
@@ -89,8 +94,10 @@ class TrytonSink:
         rows = self.client.search_read(model, [["reference", "=", ref]], ["id", "state", *fields])
         return rows[0] if rows else None
 
-    def _answer(self, model: str, row: Json, existing: bool, **extra: Any) -> Json:
-        if existing:
+    def _answer(self, model: str, row: Json, existing: bool, *, own: bool = False, **extra: Any) -> Json:
+        if own:
+            self.answered += 1
+        elif existing:
             self.existing += 1
         else:
             self.created += 1
@@ -159,7 +166,7 @@ class TrytonSink:
         if own is not None:  # a receipt Tryton itself reported: it is posted already
             rows = self.client.search_read(model, [["number", "=", own]], ["id", "state", "number"])
             if rows:
-                return self._answer(model, rows[0], True)
+                return self._answer(model, rows[0], True, own=True)
         found = self._find(model, ref, ["number"])
         existing = found is not None
         if found is None:
@@ -243,8 +250,13 @@ class TrytonSink:
     def _drop_plan(self, prod: Json, values: Json) -> None:
         """At the first posting: the planned moves give way to the reported ones (plan kept to compare)."""
         planned = prod["inputs"] + prod["outputs"]
-        if planned:
-            self.client.model("stock.move", "cancel", planned)
+        # cancel runs in its own Tryton transaction: if the write below is refused (a UserError), the
+        # moves stay cancelled, and a redrive must not cancel them again (Tryton refuses that)
+        rows = (self.client.search_read("stock.move", [["id", "in", planned]], ["id", "state"])
+                if planned else [])
+        live = [m["id"] for m in rows if m["state"] not in ("cancelled", "done")]
+        if live:
+            self.client.model("stock.move", "cancel", live)
         for field, ids in (("inputs", prod["inputs"]), ("outputs", prod["outputs"])):
             if ids:
                 values.setdefault(field, []).insert(0, ["delete", ids])
@@ -304,7 +316,7 @@ class TrytonSink:
         if not po:
             raise BusinessRuleViolation(f"tryton has no purchase {cmd.po_number}")
         invoices = po[0]["invoices"]
-        self.existing += 1
+        self.answered += 1  # nothing written, nothing looked up by key: not a prevented duplicate
         return {"document": t.document("account.invoice", invoices[0]) if invoices else None,
                 "invoice_state": po[0]["invoice_state"], "receipt_document": cmd.receipt_document,
                 "existing": True}
