@@ -9,8 +9,12 @@ adapter's mailbox sink (850s out) and source (855s in, 997s both ways); see docs
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
 
 from plantwire.adapters.sim_erp.sink import ErpSink
 from plantwire.adapters.sim_erp.source import erp_source
@@ -20,11 +24,16 @@ from plantwire.adapters.sim_supplier.sink import SupplierSink
 from plantwire.adapters.sim_supplier.source import supplier_source
 from plantwire.adapters.sim_wms.sink import WmsSink
 from plantwire.adapters.sim_wms.source import wms_source
+from plantwire.adapters.tryton.client import TrytonClient
+from plantwire.adapters.tryton.mapping import TrytonMapping
+from plantwire.adapters.tryton.sink import TrytonSink
+from plantwire.adapters.tryton.source import tryton_source
 from plantwire.adapters.x12.http_client import is_mailbox_url
 from plantwire.adapters.x12.sink import x12_http_sink
 from plantwire.adapters.x12.source import x12_mailbox_source
 from plantwire.clocks import SystemClock
 from plantwire.errors import ConfigurationError
+from plantwire.mapping.xref import XrefStore
 from plantwire.ports import Intake, Sink, StateStore
 
 ROLES = ("erp", "mes", "wms", "supplier")
@@ -61,21 +70,61 @@ def check_roles(systems: Mapping[str, str]) -> None:
     for role, url in systems.items():
         if role not in ROLES:
             raise ConfigurationError(f"unknown system role {role!r}; known: {', '.join(ROLES)}")
-        if role == "supplier" and is_mailbox_url(url):
+        if (role == "supplier" and is_mailbox_url(url)) or (role == "erp" and is_tryton_url(url)):
             continue
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"system {role}: base URL must start with http:// or https://")
 
 
-def build_sinks(systems: Mapping[str, str]) -> dict[str, Sink]:
+def build_sinks(systems: Mapping[str, str], state: StateStore | None = None) -> dict[str, Sink]:
     """One sink per configured role."""
     check_roles(systems)
-    return {role: x12_http_sink(url, SystemClock()) if is_mailbox_url(url) else SINKS[role](url)
-            for role, url in systems.items()}
+    out: dict[str, Sink] = {}
+    for role, url in systems.items():
+        if is_tryton_url(url):
+            out[role] = TrytonSink(*_tryton(url, state))
+        elif is_mailbox_url(url):
+            out[role] = x12_http_sink(url, SystemClock())
+        else:
+            out[role] = SINKS[role](url)
+    return out
 
 
 def build_sources(systems: Mapping[str, str], intake: Intake, state: StateStore) -> list[FeedSource]:
     """One durable feed poller per configured role."""
     check_roles(systems)
-    return [x12_mailbox_source(url, intake, state, SystemClock()) if is_mailbox_url(url)
-            else SOURCES[role](url, intake, state) for role, url in systems.items()]
+    out: list[FeedSource] = []
+    for role, url in systems.items():
+        if is_tryton_url(url):
+            out.append(tryton_source(*_tryton(url, state), intake, state))
+        elif is_mailbox_url(url):
+            out.append(x12_mailbox_source(url, intake, state, SystemClock()))
+        else:
+            out.append(SOURCES[role](url, intake, state))
+    return out
+
+
+def is_tryton_url(url: str) -> bool:
+    """``tryton:PATH``: the ERP is a Tryton whose connection `plantwire connect tryton` saved."""
+    return url.startswith("tryton:")
+
+
+def _tryton(url: str, state: StateStore | None) -> tuple[TrytonClient, TrytonMapping]:
+    """The client and mapping of a saved Tryton connection; ids map through the xref store."""
+    path = Path(url.removeprefix("tryton:"))
+    try:
+        saved = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ConfigurationError(f"Tryton connection {path}: {exc}; run `plantwire connect tryton`") from exc
+    if saved.get("password_file"):
+        password = Path(saved["password_file"]).read_text().strip()
+    else:
+        password = os.environ.get(saved.get("password_env") or "PLANTWIRE_TRYTON_PASSWORD", "")
+    if not password:
+        raise ConfigurationError("Tryton password missing: set PLANTWIRE_TRYTON_PASSWORD or --password-file")
+    if state is None:
+        raise ConfigurationError("a Tryton ERP needs the state store for its cross-references")
+    client = TrytonClient(saved["url"], saved["database"], saved["user"], password)
+    mapping = TrytonMapping.from_xref(XrefStore(state, SystemClock()), saved.get("defaults"),
+                                      saved.get("blocked"))
+    return client, mapping

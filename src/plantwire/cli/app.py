@@ -18,13 +18,18 @@ from plantwire.cli.edge import edge
 from plantwire.cli.sim import sim
 from plantwire.cli.supervise import WorkerProcess
 
-ErpUrl = Annotated[str | None, typer.Option("--erp", help="Base URL of the ERP (turns on the flows).")]
+ErpUrl = Annotated[str | None, typer.Option(
+    "--erp", help="Base URL of the ERP (turns on the flows), or `tryton` for the connection saved by "
+    "`plantwire connect tryton`.")]
 MesUrl = Annotated[str | None, typer.Option("--mes", help="Base URL of the MES.")]
 WmsUrl = Annotated[str | None, typer.Option("--wms", help="Base URL of the WMS.")]
 SupplierUrl = Annotated[str | None, typer.Option("--supplier", help="Base URL of the supplier portal.")]
 
 
-def _systems(erp: str | None, mes: str | None, wms: str | None, supplier: str | None) -> dict[str, str]:
+def _systems(erp: str | None, mes: str | None, wms: str | None, supplier: str | None,
+             data_dir: Path | None = None) -> dict[str, str]:
+    if erp == "tryton" and data_dir is not None:  # the connection `plantwire connect tryton` saved
+        erp = f"tryton:{data_dir / 'connections' / 'tryton.json'}"
     return {k: v for k, v in {"erp": erp, "mes": mes, "wms": wms, "supplier": supplier}.items() if v}
 
 
@@ -77,7 +82,7 @@ def serve(data_dir: DataDir,
     from plantwire.logs import configure_logging
 
     configure_logging()
-    systems = _systems(erp, mes, wms, supplier)
+    systems = _systems(erp, mes, wms, supplier, data_dir)
     hub = bootstrap(Settings(data_dir=data_dir, backend=backend, bus=bus, max_batch=max_batch,
                              max_body_bytes=max_body_mb * 1024 * 1024, systems=systems))
     child = None
@@ -106,11 +111,12 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     import signal
 
     from plantwire.bootstrap import Settings, bootstrap
+    from plantwire.errors import StorageUnavailable
     from plantwire.logs import configure_logging
 
     configure_logging()
     hub = bootstrap(Settings(data_dir=data_dir, backend=backend, bus=bus,
-                             systems=_systems(erp, mes, wms, supplier)))
+                             systems=_systems(erp, mes, wms, supplier, data_dir)))
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -120,7 +126,10 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
         tasks = [asyncio.create_task(source.run(stop)) for source in hub.sources]
         seen = -1
         while not stop.is_set():
-            head = await asyncio.to_thread(hub.journal.head)
+            try:
+                head = await asyncio.to_thread(hub.journal.head)
+            except StorageUnavailable:  # PostgreSQL restarting: the delivery loop backs off by itself
+                head = -2
             if head != seen:  # the API process appended: deliver now (retries poll on their own)
                 seen = head
                 hub.worker.notify()
