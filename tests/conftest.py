@@ -39,7 +39,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     tr = terminalreporter
     tr.section("formats conformance (corpus and fixtures)")
-    tr.write_line(f"{'format':<10}" + "".join(f"{c:>22}" for c in COLUMNS) + f"{'failures':>10}")
+    tr.write_line(f"{'format':<28}" + "".join(f"{c:>22}" for c in COLUMNS) + f"{'failures':>10}")
     for r in rows:
-        tr.write_line(f"{r.get('format', '?'):<10}" + "".join(f"{r.get(c, 0):>22}" for c in COLUMNS)
+        tr.write_line(f"{str(r.get('format', '?'))[:27]:<28}" + "".join(f"{r.get(c, 0):>22}" for c in COLUMNS)
                       + f"{len(r.get('failures', [])):>10}")

@@ -158,16 +158,22 @@ def test_edifact_corpus_conformance() -> None:
     assert stats["failures"] == []
 
 
+PYDIFACT_CANNOT_READ = {"edifact.01.edi"}
+
+
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
 def test_pydifact_reads_the_same_segments(path: Path) -> None:
     """Cross-check our tokenizer against pydifact on every file pydifact can read."""
-    pydifact = pytest.importorskip("pydifact.segmentcollection")
+    import pydifact.segmentcollection as pydifact  # a dev dependency: always there in CI
+
     text = path.read_bytes().decode("utf-8-sig")
     try:
         theirs = list(pydifact.RawSegmentCollection.from_str(text).segments)
-    except Exception as exc:  # noqa: BLE001 - pydifact raises bare errors on input it cannot read
-        pytest.skip(f"pydifact cannot read it: {exc}")
+    except Exception:  # noqa: BLE001 - pydifact raises bare errors on input it cannot read
+        # pydifact cannot read tab-indented segments; ours must, and that file is in the corpus test
+        assert path.name in PYDIFACT_CANNOT_READ, path.name
+        return
     ours = [s for s in tokenize(path.read_bytes()).segments]
     theirs = [s for s in theirs if s.tag != "UNA"]
     assert [s.tag for s in ours] == [s.tag for s in theirs]
