@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +45,9 @@ class Settings:
     data_dir: Path = Path("plantwire-data")
     backend: str = "sqlite"
     """Where journal and state live: "sqlite" (files in data_dir) or a "postgresql://..." URL."""
+    bus: str = "local"
+    """How events reach delivery: "local" (in-process) or a "nats://host:4222[?prefix=pw&partitions=8]"
+    URL (JetStream; any number of `plantwire worker` processes share the partitions)."""
     max_batch: int = 1000
     max_body_bytes: int = 16 * 1024 * 1024
     poll_interval: float = 0.25
@@ -88,6 +91,7 @@ class Hub:
     timers: TimerPump
     exceptions: BusinessExceptions
     sources: list[FeedSource] = field(default_factory=list)
+    close_bus: Callable[[], None] | None = None
 
     def drain(self, max_rounds: int = 100_000) -> None:
         """Run delivery, commands and timers until nothing is due now (tests; no sleeping)."""
@@ -98,6 +102,8 @@ class Hub:
     def close(self) -> None:
         """Stop delivery and release storage."""
         self.worker.stop()
+        if self.close_bus is not None:
+            self.close_bus()
         self.ingest.close()
         self.journal.close()
         self.state.close()
@@ -156,11 +162,26 @@ def bootstrap(settings: Settings, subscribers: Sequence[Subscriber] | None = Non
     if flows is None:
         flows = value_stream_flows(settings) if settings.systems else ()
     if sinks is None:
-        sinks = build_sinks(settings.systems)
+        sinks = build_sinks(settings.systems, state)
     hub = _wire(settings, clock, journal, state,
                 default_subscribers(settings) if subscribers is None else subscribers, flows, sinks)
     hub.sources = build_sources(settings.systems, HubIntake(hub.ingest), state)
+    if settings.bus != "local":
+        _attach_bus(hub)
     return hub
+
+
+def _attach_bus(hub: Hub) -> None:
+    """Deliver through the NATS JetStream bus instead of in-process (imported only when asked for)."""
+    from plantwire.bus import distributed_delivery, is_nats_url
+
+    if not is_nats_url(hub.settings.bus):
+        raise ConfigurationError(f"bus {hub.settings.bus!r}: use 'local' or a nats:// URL")
+    delivery = distributed_delivery(hub.settings.bus, hub.journal, hub.state, hub.subscribers,
+                                    hub.clock, hub.settings.retry)
+    hub.dispatcher = delivery.dispatcher
+    hub.worker.steppers = [*delivery.steppers, hub.relay, hub.timers]
+    hub.close_bus = delivery.close
 
 
 def bootstrap_for_tests(subscribers: Sequence[Subscriber] | None = None,
