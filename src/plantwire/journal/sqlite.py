@@ -178,6 +178,10 @@ class SqliteJournal:
         self._readers.close()
 
 
+FLUSH_AT = 5000
+"""Buffered state writes kept in memory at most, before they go to SQLite (same transaction)."""
+
+
 class _SqliteTx:
     """State operations inside BEGIN IMMEDIATE ... COMMIT.
 
@@ -199,9 +203,13 @@ class _SqliteTx:
 
     def put(self, ns: str, key: str, value: Any) -> None:
         self._writes[(ns, key)] = dump_value(value)
+        if len(self._writes) >= FLUSH_AT:  # a long transaction (a full replay) must not grow without end
+            self.flush()
 
     def delete(self, ns: str, key: str) -> None:
         self._writes[(ns, key)] = None
+        if len(self._writes) >= FLUSH_AT:
+            self.flush()
 
     def clear(self, ns: str) -> None:
         self.flush()
