@@ -10,6 +10,7 @@ import pytest
 
 from plantwire.adapters.tryton.mapping import TrytonMapping
 from plantwire.flows.exceptions import ExceptionStateError
+from plantwire.ports import Command
 
 from .conftest import ADMIN_LOGIN, ADMIN_PASSWORD, client
 from .test_round_trip import ITEMS, NOW, Rig, event, make_bins, q, release_production
@@ -64,5 +65,14 @@ def test_user_error_is_readable_and_redrives_once(tryton_url: str, tmp_path: Pat
     moves = admin.search_read("stock.move", [["production_input.number", "=", order],
                                              ["product.code", "=", gasket]], ["quantity"])
     assert len(moves) == 1
+
+    # the relay sending the same command again with the same key (as after a crash between the
+    # Tryton call and the commit of its result): the sink finds its earlier posting and writes nothing
+    key = f"consumption/{order}/{ex['failed_step']}"
+    again = r.sink.execute(key, Command(**ex["failed_command"]))
+    moves = admin.search_read("stock.move", [["production_input.number", "=", order],
+                                             ["product.code", "=", gasket]], ["quantity"])
+    assert len(moves) == 1 and (r.sink.created, r.sink.existing) == (1, 1), again
+    print(f"duplicates prevented: {r.sink.existing} (same key posted again, no second move)")
     pid = admin.search_read("production", [["number", "=", order]], ["id"])[0]["id"]
     admin.model("production", "cancel", [pid])
