@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from plantwire.adapters._erp_json import rows
 from plantwire.adapters.d365 import translate as dt
 from plantwire.adapters.d365.mapping import D365Mapping
 from plantwire.adapters.oracle_fusion import translate as orc
-from plantwire.adapters.oracle_fusion.common import rows
 from plantwire.adapters.oracle_fusion.mapping import OracleMapping
 from plantwire.adapters.sap.idoc import translate as it
 from plantwire.adapters.sap.mapping import SapMapping

@@ -14,9 +14,9 @@ from erp_strategies import movement, production_order, purchase_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from plantwire.adapters._erp_json import JsonNode
 from plantwire.adapters.oracle_fusion import translate as t
 from plantwire.adapters.oracle_fusion.client import OracleClient
-from plantwire.adapters.oracle_fusion.common import JsonNode
 from plantwire.adapters.oracle_fusion.sink import OracleSink
 from plantwire.adapters.oracle_fusion.source import OracleSource
 from plantwire.domain.catalog import CATALOG

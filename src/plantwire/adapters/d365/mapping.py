@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from plantwire.adapters.d365.common import invalid
+from plantwire.adapters._erp_json import invalid
 
 SYSTEM = "d365"
 ENTITY_SETS = {

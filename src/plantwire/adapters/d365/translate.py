@@ -14,8 +14,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from plantwire.adapters.d365.canonical import build, cloud_event
-from plantwire.adapters.d365.common import JsonNode, invalid, lookup, plain, rows
+from plantwire.adapters._erp_canonical import build, cloud_event
+from plantwire.adapters._erp_json import JsonNode, invalid, lookup, plain, rows
 from plantwire.adapters.d365.mapping import (
     ENTITY_SETS,
     INVENTORY_STATUS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from plantwire.adapters.oracle_fusion.common import invalid
+from plantwire.adapters._erp_json import invalid
 
 SYSTEM = "oracle-fusion"
 API = "/fscmRestApi/resources/11.13.18.05"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plantwire.adapters.oracle_fusion.canonical import build, cloud_event
-from plantwire.adapters.oracle_fusion.common import JsonNode, invalid, lookup, plain, rows
+from plantwire.adapters._erp_canonical import build, cloud_event
+from plantwire.adapters._erp_json import JsonNode, invalid, lookup, plain, rows
 from plantwire.adapters.oracle_fusion.mapping import (
     PO_APPROVED,
     PURCHASE_ORDER,

@@ -15,8 +15,8 @@ from typing import Any
 
 from lxml import etree
 
+from plantwire.adapters._erp_canonical import build, cloud_event
 from plantwire.adapters._xml import parse_xml
-from plantwire.adapters.sap.canonical import build, cloud_event
 from plantwire.adapters.sap.common import (
     Node,
     at,

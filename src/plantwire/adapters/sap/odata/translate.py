@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from plantwire.adapters.sap.canonical import build, cloud_event
+from plantwire.adapters._erp_canonical import build, cloud_event
 from plantwire.adapters.sap.common import (
     JsonNode,
     at,

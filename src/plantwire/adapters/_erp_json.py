@@ -1,4 +1,7 @@
-"""Located reads of Oracle Fusion REST JSON (JSON paths in every error) and its number and date forms."""
+"""Located reads of ERP REST and OData JSON (JSON paths in every error), numbers and dates.
+
+Shared by the Oracle Fusion and Dynamics 365 packs.
+"""
 
 from __future__ import annotations
 
