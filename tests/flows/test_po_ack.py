@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from flow_fakes import FakeSink
 
 from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
 from plantwire.clocks import ManualClock
-from plantwire.domain.commands import COMMANDS
-from plantwire.errors import BusinessRuleViolation, TargetUnavailable
-from plantwire.flows.api import Command
 from plantwire.flows.catalog.calendar import PlantCalendar
 from plantwire.flows.catalog.procurement import procurement_flows
 from plantwire.flows.catalog.procurement_settings import ProcurementSettings
@@ -25,30 +22,6 @@ FRIDAY_17 = datetime(2027, 1, 15, 17, tzinfo=BERLIN)
 SETTINGS = ProcurementSettings(ack_sla_working_hours=8,
                                calendars={"1000": PlantCalendar.standard("Europe/Berlin")})
 PO = "4500000001"
-
-
-class FakeSink:
-    """A target that takes effect once per idempotency key; can be down or refuse commands."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self.effects: dict[str, Command] = {}
-        self.calls = 0
-        self.down = False
-        self.refuse: Callable[[Command], bool] = lambda c: False
-
-    def execute(self, idempotency_key: str, command: Command) -> dict[str, Any]:
-        self.calls += 1
-        COMMANDS[(command.target, command.name)].model_validate(command.payload)
-        if self.down:
-            raise TargetUnavailable(f"{self.target} answered 503")
-        if self.refuse(command):
-            raise BusinessRuleViolation(f"{command.name} refused by {self.target}")
-        self.effects.setdefault(idempotency_key, command)
-        return {"document": f"{self.target.upper()}-{list(self.effects).index(idempotency_key) + 1}"}
-
-    def names(self) -> list[str]:
-        return [c.name for c in self.effects.values()]
 
 
 def po(rev: int = 0, at: datetime = FRIDAY_17, eid: str | None = None) -> dict[str, Any]:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flow_fakes import FakeSink
 
 from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
 from plantwire.clocks import ManualClock
-from plantwire.domain.commands import COMMANDS
-from plantwire.errors import BusinessRuleViolation, TargetUnavailable
 from plantwire.flows.api import Command
 from plantwire.flows.catalog.procurement_settings import ProcurementSettings
 from plantwire.flows.catalog.receipt import Receipt
@@ -22,33 +20,6 @@ from plantwire.simulators.scenario import event, qty
 NOW = datetime(2027, 1, 15, 8, tzinfo=UTC)
 PO = "4500000007"
 SETTINGS = ProcurementSettings(receipt_over_tolerance=Decimal("0.05"), receipt_po_wait_seconds=3600)
-
-
-class FakeSink:
-    """A target that takes effect once per idempotency key; can be down or refuse commands."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self.effects: dict[str, Command] = {}
-        self.calls = 0
-        self.down = False
-        self.refuse: Callable[[Command], bool] = lambda c: False
-
-    def execute(self, idempotency_key: str, command: Command) -> dict[str, Any]:
-        self.calls += 1
-        COMMANDS[(command.target, command.name)].model_validate(command.payload)
-        if self.down:
-            raise TargetUnavailable(f"{self.target} answered 503")
-        if self.refuse(command):
-            raise BusinessRuleViolation(f"{command.name} refused by {self.target}")
-        self.effects.setdefault(idempotency_key, command)
-        return {"document": f"{self.target.upper()}-{list(self.effects).index(idempotency_key) + 1}"}
-
-    def names(self) -> list[str]:
-        return [c.name for c in self.effects.values()]
-
-    def by_name(self, name: str) -> list[Command]:
-        return [c for c in self.effects.values() if c.name == name]
 
 
 def po(rev: int = 0, line_20_qty: int = 40) -> dict[str, Any]:

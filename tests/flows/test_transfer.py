@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flow_fakes import FakeSink
 
 from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
 from plantwire.clocks import ManualClock
-from plantwire.domain.commands import COMMANDS
-from plantwire.errors import BusinessRuleViolation, TargetUnavailable
 from plantwire.flows.api import Command
 from plantwire.flows.catalog.procurement_settings import ProcurementSettings
 from plantwire.flows.catalog.transfer import Transfer
@@ -20,30 +18,6 @@ from plantwire.simulators.scenario import event, qty
 
 NOW = datetime(2027, 1, 15, 8, tzinfo=UTC)
 SETTINGS = ProcurementSettings(location_plants={"WH-2000": "2000"})
-
-
-class FakeSink:
-    """A target that takes effect once per idempotency key; can be down or refuse commands."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self.effects: dict[str, Command] = {}
-        self.calls = 0
-        self.down = False
-        self.refuse: Callable[[Command], bool] = lambda c: False
-
-    def execute(self, idempotency_key: str, command: Command) -> dict[str, Any]:
-        self.calls += 1
-        COMMANDS[(command.target, command.name)].model_validate(command.payload)
-        if self.down:
-            raise TargetUnavailable(f"{self.target} answered 503")
-        if self.refuse(command):
-            raise BusinessRuleViolation(f"{command.name} refused by {self.target}")
-        self.effects.setdefault(idempotency_key, command)
-        return {"document": f"{self.target.upper()}-{list(self.effects).index(idempotency_key) + 1}"}
-
-    def names(self) -> list[str]:
-        return [c.name for c in self.effects.values()]
 
 
 def transferred(transfer_id: str = "TR-1", to: str = "WH01", amount: int = 9, eid: str | None = None

@@ -116,3 +116,28 @@ def rows(body: Any) -> list[JsonNode]:
             if isinstance(body.get(key), list):
                 return [JsonNode(r, f"$.{key}[{i}]") for i, r in enumerate(body[key])]
     return [JsonNode(body, "$")]
+
+
+class CrossReference:
+    """Golden id <-> a system's id for one field; None table = identity. Misses are located errors."""
+
+    def __init__(self, system: str, name: str, pairs: Mapping[str, str] | None = None) -> None:
+        self.system, self.name = system, name
+        self._out = dict(pairs) if pairs is not None else None
+        self._in = {v: k for k, v in pairs.items()} if pairs is not None else None
+
+    def to_golden(self, value: str, path: str) -> str:
+        """The golden id of a system id; an unknown one is a located unknown-xref error."""
+        if self._in is None:
+            return value
+        if value not in self._in:
+            raise invalid(path, "unknown-xref", f"no cross-reference for {self.system} {self.name} {value!r}")
+        return self._in[value]
+
+    def to_system(self, golden: str, path: str) -> str:
+        """The system id of a golden id; an unknown one is a located unknown-xref error."""
+        if self._out is None:
+            return golden
+        if golden not in self._out:
+            raise invalid(path, "unknown-xref", f"no {self.system} {self.name} for golden id {golden!r}")
+        return self._out[golden]

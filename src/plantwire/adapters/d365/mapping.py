@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from plantwire.adapters._erp_json import invalid
+from plantwire.adapters._erp_json import CrossReference, invalid
 
 SYSTEM = "d365"
 ENTITY_SETS = {
@@ -110,27 +110,9 @@ PRODUCTION_STATUS = {
 PO_APPROVED = frozenset({"Approved", "Confirmed"})
 
 
-class CrossReference:
-    """Golden id <-> D365 id for one field; None table = identity. Misses are located errors."""
-
-    def __init__(self, name: str, pairs: Mapping[str, str] | None = None) -> None:
-        self.name = name
-        self._out = dict(pairs) if pairs is not None else None
-        self._in = {v: k for k, v in pairs.items()} if pairs is not None else None
-
-    def to_golden(self, value: str, path: str) -> str:
-        if self._in is None:
-            return value
-        if value not in self._in:
-            raise invalid(path, "unknown-xref", f"no cross-reference for {SYSTEM} {self.name} {value!r}")
-        return self._in[value]
-
-    def to_system(self, golden: str, path: str) -> str:
-        if self._out is None:
-            return golden
-        if golden not in self._out:
-            raise invalid(path, "unknown-xref", f"no {SYSTEM} {self.name} for golden id {golden!r}")
-        return self._out[golden]
+def xref(name: str, pairs: Mapping[str, str] | None = None) -> CrossReference:
+    """A cross-reference of this system for one field."""
+    return CrossReference(SYSTEM, name, pairs)
 
 
 @dataclass(frozen=True)
@@ -138,10 +120,10 @@ class D365Mapping:
     """Everything a D365 translation needs about one legal entity (dataAreaId)."""
 
     company: str = "usmf"
-    items: CrossReference = field(default_factory=lambda: CrossReference("ItemNumber"))
-    sites: CrossReference = field(default_factory=lambda: CrossReference("InventorySiteId"))
-    warehouses: CrossReference = field(default_factory=lambda: CrossReference("InventoryWarehouseId"))
-    vendors: CrossReference = field(default_factory=lambda: CrossReference("VendorAccountNumber"))
+    items: CrossReference = field(default_factory=lambda: xref("ItemNumber"))
+    sites: CrossReference = field(default_factory=lambda: xref("InventorySiteId"))
+    warehouses: CrossReference = field(default_factory=lambda: xref("InventoryWarehouseId"))
+    vendors: CrossReference = field(default_factory=lambda: xref("VendorAccountNumber"))
     units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from plantwire.adapters._erp_json import invalid
+from plantwire.adapters._erp_json import CrossReference, invalid
 
 SYSTEM = "oracle-fusion"
 API = "/fscmRestApi/resources/11.13.18.05"
@@ -106,27 +106,9 @@ PO_APPROVED = frozenset({"OPEN"})
 """purchaseOrders StatusCode values that mean an approved, sendable revision."""
 
 
-class CrossReference:
-    """Golden id <-> Oracle id for one field; None table = identity. Misses are located errors."""
-
-    def __init__(self, name: str, pairs: Mapping[str, str] | None = None) -> None:
-        self.name = name
-        self._out = dict(pairs) if pairs is not None else None
-        self._in = {v: k for k, v in pairs.items()} if pairs is not None else None
-
-    def to_golden(self, value: str, path: str) -> str:
-        if self._in is None:
-            return value
-        if value not in self._in:
-            raise invalid(path, "unknown-xref", f"no cross-reference for {SYSTEM} {self.name} {value!r}")
-        return self._in[value]
-
-    def to_system(self, golden: str, path: str) -> str:
-        if self._out is None:
-            return golden
-        if golden not in self._out:
-            raise invalid(path, "unknown-xref", f"no {SYSTEM} {self.name} for golden id {golden!r}")
-        return self._out[golden]
+def xref(name: str, pairs: Mapping[str, str] | None = None) -> CrossReference:
+    """A cross-reference of this system for one field."""
+    return CrossReference(SYSTEM, name, pairs)
 
 
 @dataclass(frozen=True)
@@ -134,10 +116,10 @@ class OracleMapping:
     """Everything an Oracle Fusion translation needs about one pod."""
 
     pod: str = "fa-prod"
-    items: CrossReference = field(default_factory=lambda: CrossReference("ItemNumber"))
-    organizations: CrossReference = field(default_factory=lambda: CrossReference("OrganizationCode"))
-    subinventories: CrossReference = field(default_factory=lambda: CrossReference("Subinventory"))
-    suppliers: CrossReference = field(default_factory=lambda: CrossReference("SupplierNumber"))
+    items: CrossReference = field(default_factory=lambda: xref("ItemNumber"))
+    organizations: CrossReference = field(default_factory=lambda: xref("OrganizationCode"))
+    subinventories: CrossReference = field(default_factory=lambda: xref("Subinventory"))
+    suppliers: CrossReference = field(default_factory=lambda: xref("SupplierNumber"))
     units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
 
     @property
