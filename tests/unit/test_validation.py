@@ -9,11 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from plantwire.domain.catalog import CATALOG
 from plantwire.errors import InvalidEvent, Issue, RequestRejected
 from plantwire.service.bodies import BATCH, STRUCTURED, read_events
-from plantwire.service.validation import validate_event
+from plantwire.service.validation import _accept_plain, _validate_listing_issues, validate_event
 from plantwire.simulators.scenario import plant_day
 
 DAY = list(plant_day(orders=1))
@@ -372,3 +374,61 @@ def test_sdk_core_structured_and_binary_are_accepted() -> None:
         assert env.subject == "lot A 100% ü"
         assert env.identity == expected.identity and env.data == expected.data
         assert env.extensions == expected.extensions and env.partitionkey == expected.partitionkey
+
+
+# -- the hot path agrees with the listing path ----------------------------------------------
+
+
+ODD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(
+    ["", " ", "1.0", "0.3", "x" * 300, "x" * 1100, "2026-11-27T06:07:00+00:00", "2026-11-27T06:07:00",
+     "2026-13-45T06:07:00Z", "application/json", "text/xml", "1", "2", "RM01", "-5", "1e40"]),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+PATHS = st.sampled_from(["specversion", "id", "source", "type", "time", "subject", "datacontenttype",
+                         "dataschema", "partitionkey", "contractversion", "data", "data_base64", "plant",
+                         "Bad-Name", "x" * 25, "data.order_id", "data.quantity", "data.quantity.value",
+                         "data.lines", "data.plant", "data.extra"])
+
+
+def mutate(obj: dict[str, Any], path: str, value: Any, drop: bool) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    target, *rest = path.split(".")
+    where: Any = out
+    for part in [target, *rest][:-1]:
+        where = where.get(part) if isinstance(where, dict) else None
+    last = [target, *rest][-1]
+    if isinstance(where, dict):
+        if drop:
+            where.pop(last, None)
+        else:
+            where[last] = value
+    return out
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.sampled_from(DAY), st.lists(st.tuples(PATHS, ODD_VALUES, st.booleans()), max_size=3))
+def test_the_hot_path_accepts_only_what_the_listing_path_accepts_and_builds_the_same(
+        event: dict[str, Any], edits: list[tuple[str, Any, bool]]) -> None:
+    obj = event
+    for path, value, drop in edits:
+        obj = mutate(obj, path, value, drop)
+    fast = _accept_plain(copy.deepcopy(obj), CATALOG)
+    try:
+        slow = _validate_listing_issues(copy.deepcopy(obj), CATALOG)
+    except InvalidEvent:
+        assert fast is None
+        return
+    if fast is not None:
+        assert (fast.envelope, fast.body, fast.digest) == (slow.envelope, slow.body, slow.digest)
+
+
+def test_every_event_of_a_plant_day_takes_the_hot_path() -> None:
+    assert all(_accept_plain(e, CATALOG) is not None for e in plant_day(orders=3))
+
+
+@pytest.mark.parametrize("name", ["id", "source", "type", "subject", "dataschema", "partitionkey"])
+@pytest.mark.parametrize("value", ["", "  ", 7, "LONG"])
+def test_the_hot_path_leaves_every_bad_attribute_to_the_listing_path(name: str, value: Any) -> None:
+    limit = {"id": 256, "source": 512, "type": 128, "subject": 512, "partitionkey": 256}.get(name, 1024)
+    obj = example(RECEIPT) | {name: "x" * (limit + 1) if value == "LONG" else value}
+    assert _accept_plain(obj, CATALOG) is None
+    assert issues_of(obj)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -11,12 +11,11 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plantwire.api.auth import BearerAuth
-from plantwire.api.ingest import ingest_endpoint
+from plantwire.api.ingest import IngestEndpoint
 from plantwire.api.mapping_routes import add_mapping_routes
 from plantwire.api.metrics import metrics_endpoint
 from plantwire.api.responses import error_body, error_response, json_response
@@ -48,9 +47,8 @@ def create_app(hub: Hub, run_worker: bool = True, run_sources: bool = True) -> F
 
     app = HubApp(title="plantwire", version="1", lifespan=lifespan,
                  description="Durable business-event hub for manufacturing integration.")
-    post_events = ingest_endpoint(hub.ingest, hub.settings.max_batch, hub.settings.max_body_bytes)
-    app.router.add_route("/v1/events", post_events, methods=["POST"])
-    app.fast_ingest = BearerAuth(_bare(post_events), verify=hub.keys.verify)
+    app.fast_ingest = BearerAuth(IngestEndpoint(hub.ingest, hub.settings.max_batch,
+                                                hub.settings.max_body_bytes), verify=hub.keys.verify)
     app.add_api_route("/metrics", metrics_endpoint(hub), methods=["GET"],
                       include_in_schema=False)
     _errors(app)
@@ -61,9 +59,9 @@ def create_app(hub: Hub, run_worker: bool = True, run_sources: bool = True) -> F
 
 
 class HubApp(FastAPI):
-    """FastAPI, except that POST /v1/events (the hot path) skips Starlette's middleware stack,
-    routing and exception wrappers, which cost about as much CPU per request as validating the
-    event (benchmarks/ingest.py). It still passes the same BearerAuth and answers the same way."""
+    """FastAPI, except that POST /v1/events (the hot path) is plain ASGI (api/ingest.py) and skips
+    Starlette's middleware stack, routing and exception wrappers, which cost about as much CPU per
+    request as validating the event (benchmarks/ingest.py). It passes the same BearerAuth."""
 
     fast_ingest: ASGIApp | None = None
 
@@ -73,20 +71,6 @@ class HubApp(FastAPI):
             await self.fast_ingest(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-def _bare(endpoint: Callable[[StarletteRequest], Awaitable[Response]]) -> ASGIApp:
-    """A request handler as plain ASGI, answering 500 (logged) on an unexpected error."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            response = await endpoint(StarletteRequest(scope, receive))
-        except Exception as exc:
-            log.exception("unhandled error", error=str(exc))
-            response = json_response(error_body(500, "internal", "internal error; see the hub's log"), 500)
-        await response(scope, receive, send)
-
-    return app
 
 
 def _errors(app: FastAPI) -> None:

@@ -27,14 +27,20 @@ def error_body(status: int, rule: str, message: str, path: str = "$") -> dict[st
     return {"error": {"status": status, "rule": rule, "path": path, "message": message}}
 
 
-def error_response(exc: PlantwireError) -> Response:
-    """An error from the tree as its HTTP answer (never a 5xx for bad input)."""
+def error_parts(exc: PlantwireError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """An error from the tree as HTTP status, body and extra headers (never a 5xx for bad input)."""
     if isinstance(exc, RequestRejected):
-        return json_response(error_body(exc.status, exc.rule, str(exc), exc.path), exc.status)
+        return exc.status, error_body(exc.status, exc.rule, str(exc), exc.path), {}
     if isinstance(exc, NotFound):
-        return json_response(error_body(404, "not-found", str(exc)), 404)
+        return 404, error_body(404, "not-found", str(exc)), {}
     if isinstance(exc, RetryableError):
-        return json_response(error_body(503, "unavailable", str(exc)), 503, {"Retry-After": "1"})
+        return 503, error_body(503, "unavailable", str(exc)), {"Retry-After": "1"}
     if isinstance(exc, PermanentError):
-        return json_response(error_body(409, type(exc).__name__, str(exc)), 409)
-    return json_response(error_body(400, type(exc).__name__, str(exc)), 400)
+        return 409, error_body(409, type(exc).__name__, str(exc)), {}
+    return 400, error_body(400, type(exc).__name__, str(exc)), {}
+
+
+def error_response(exc: PlantwireError) -> Response:
+    """An error from the tree as its HTTP answer."""
+    status, body, headers = error_parts(exc)
+    return json_response(body, status, headers or None)

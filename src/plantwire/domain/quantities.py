@@ -71,6 +71,8 @@ class CanonicalModel(BaseModel):
 
 def _no_floats(value: Any) -> Any:
     """Turn a float into the Decimal it was written as, refusing NaN, infinity and lossy digits."""
+    if type(value) is str:  # the usual case, first: amounts travel as JSON strings
+        return value
     if isinstance(value, bool):
         raise ValueError("a boolean is not an amount")
     if isinstance(value, float):
@@ -86,8 +88,17 @@ def _no_floats(value: Any) -> Any:
     return value
 
 
+_INTEGER_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+_EXACT_DIGITS = 28  # decimal's default context precision, which normalize() rounds to
+
+
 def _bounded(value: Decimal) -> Decimal:
     """Reject non-finite amounts and amounts beyond the supported digits."""
+    if value.is_finite() and -_INTEGER_LIMIT < value < _INTEGER_LIMIT:
+        sign, digits, exponent = value.as_tuple()
+        # fast path, no normalize(): in range, short enough that normalize() would not round
+        if isinstance(exponent, int) and exponent >= -MAX_SCALE and len(digits) <= _EXACT_DIGITS:
+            return value
     if not value.is_finite():
         raise ValueError("amount must be a finite number")
     if value.is_zero():
