@@ -1,6 +1,7 @@
 """Ingest benchmark: the hub's HTTP ingest, group commit and replay, each next to a raw baseline.
 
-    .venv/bin/python benchmarks/ingest.py [--quick] [--no-worker] [--keep DIR]
+    .venv/bin/python benchmarks/ingest.py [--quick] [--no-worker | --delivery-thread]
+                                          [--ingest-processes N] [--keep DIR]
 
 Every figure is printed next to a baseline measured in the same run, as a ratio:
 
@@ -15,6 +16,11 @@ Every figure is printed next to a baseline measured in the same run, as a ratio:
     of the same rows (the canonical bodies the hub stores) in transactions of the same size.
 (c) `Replayer.replay("inventory")` over the journal this run produced vs a raw SELECT body +
     orjson.loads of the same rows; peak RSS of the server and of the replay process.
+(d) (a) and (b) again against `serve --ingest-processes 2`, not pinned: the hub as it would run on
+    this 2-core machine (the raw insert baseline is one SQLite writer either way).
+
+In (a), (b) and (d) delivery runs in serve's child worker process, on any core (`--delivery-thread`
+puts it in a thread of the pinned server, where it takes CPU from ingest).
 
 Timings are printed, never asserted. The script exits non-zero only when a request failed.
 """
@@ -418,14 +424,57 @@ def phase_noop(work: Path, warm: list[list[bytes]], reqs: list[list[bytes]], siz
     return load
 
 
+@dataclass
+class Spread:
+    """The (d) run: the hub with several ingest processes, free to use every core."""
+
+    processes: int
+    single: Load
+    batch: Load
+    batch_rows: int
+    batch_commits: int
+
+
+def phase_spread(work: Path, events: Events, sizes: Sizes, processes: int, report: Report) -> Spread:
+    """Single events and batches of 1000 against `serve --ingest-processes N` (not pinned; delivery
+    in its child worker), on a data directory of its own."""
+    data_dir = work / f"hub-{processes}-processes"
+    token = subprocess.run([PLANTWIRE, "keys", "create", "bench", "-d", str(data_dir)],
+                           capture_output=True, text=True, check=True).stdout.strip().split()[-1]
+    port = free_port()
+    warm = single_requests(port, token, per_sender(events.orders(sizes.warmup), SENDERS))
+    single = single_requests(port, token, per_sender(events.orders(sizes.single_max), SENDERS))
+    b1000 = batch_requests(port, token, per_sender(events.orders(sizes.batch_max_events), BATCH_SENDERS),
+                           1000)
+    cmd = [PLANTWIRE, "serve", "--data-dir", str(data_dir), "--port", str(port),
+           "--ingest-processes", str(processes)]
+    hub = Server(cmd, port, work / f"hub-{processes}.log", "/healthz", token)
+    probe = JournalProbe(data_dir)
+    try:
+        run_load(work, port, warm, 30, 1, hub.pid, f"spread{processes}-warmup", report)
+        one = run_load(work, port, single, sizes.single_seconds, 1, hub.pid, f"spread{processes}-single",
+                       report)
+        h0 = probe.head()
+        batch = run_load(work, port, b1000, sizes.batch_seconds, 1000, hub.pid, f"spread{processes}-batch",
+                         report)
+        rows, commits = probe.commits(h0, probe.head())
+    finally:
+        probe.conn.close()
+        hub.stop()
+    return Spread(processes, one, batch, rows, commits)
+
+
 def main() -> int:  # noqa: C901 - one straight script, phase after phase
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts (< 60 s), for the smoke test")
-    parser.add_argument("--worker-process", action="store_true",
-                        help="deliver in serve's child worker process (not pinned) instead of a thread")
+    parser.add_argument("--delivery-thread", action="store_true",
+                        help="deliver in a thread of the (pinned) server process, not in serve's child "
+                             "worker process (which runs on any core)")
     parser.add_argument("--no-worker", action="store_true",
                         help="serve without the in-process delivery worker (ingest alone)")
     parser.add_argument("--keep", type=Path, help="keep the hub's data directory here")
+    parser.add_argument("--ingest-processes", type=int, default=2,
+                        help="for (d): `serve --ingest-processes N`, not pinned (1 skips it)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else DEFAULT
     started = time.perf_counter()
@@ -439,7 +488,8 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
     pinned = bool(pin(0))
     print(f"plantwire ingest benchmark ({'quick' if args.quick else 'default'}), run {tag}; "
           f"server on core 0, load generator on core 1: {'yes' if pinned else 'no (taskset missing)'}; "
-          f"delivery: {'off' if args.no_worker else 'child process' if args.worker_process else 'thread'}; "
+          f"delivery: {'off' if args.no_worker else 'thread' if args.delivery_thread else 'child process'}"
+          "; "
           f"data in {work}",
           flush=True)
     try:
@@ -477,10 +527,10 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
         cmd = [*pin(0), PLANTWIRE, "serve", "--data-dir", str(data_dir), "--port", str(port)]
         if args.no_worker:
             cmd.append("--no-worker")
-        elif args.worker_process:
+        elif not args.delivery_thread:
             cmd.append("--worker-process")
         hub = Server(cmd, port, work / "hub.log", "/healthz", token)
-        if pinned and args.worker_process:
+        if pinned and not args.delivery_thread:
             free_children(hub.pid, all_cores)  # delivery runs in serve's child worker, off the API's core
         probe = JournalProbe(data_dir)
         try:
@@ -518,6 +568,16 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
         if code not in (0, -signal.SIGINT):
             report.errors.append(f"!!! the hub exited with {code}; see {work / 'hub.log'}")
 
+        # ---- (d) several ingest processes, every core ---------------------------------------------
+        spread = phase_spread(work, events, sizes, args.ingest_processes, report) if (
+            args.ingest_processes > 1 and not args.no_worker) else None
+        if spread is not None:
+            print(f"hub with {spread.processes} ingest processes: single-event {num(spread.single.rps)} req/s"
+                  " "
+                  f"(p50 {ms(spread.single.p50)}, p99 {ms(spread.single.p99)}); batch 1000 "
+                  f"{num(spread.batch.eps)} events/s; {spread.batch_rows} rows in {spread.batch_commits} "
+                  "commits", flush=True)
+
         # ---- (c) replay, in its own process on the server's core ------------------------------------
         done = subprocess.run([*pin(0), PYTHON, str(HERE / "replay_probe.py"), str(data_dir)],
                               capture_output=True, text=True, timeout=600)
@@ -546,6 +606,12 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
                   ratio(load.eps, raw), ">= 0.5")
             r.row(f"(b) batch {size}, events per commit", f"{rows_n / max(commits, 1):.0f}",
                   f"{size} raw", "", "")
+        if spread is not None:
+            n = spread.processes
+            r.row(f"(d) {n} ingest processes, single-event req/s", num(spread.single.rps),
+                  f"{num(noop.rps)} no-op ASGI (1 core)", ratio(spread.single.rps, noop.rps), "")
+            r.row(f"(d) {n} ingest processes, batch 1000 events/s", num(spread.batch.eps),
+                  f"{num(raw1000)} raw executemany", ratio(spread.batch.eps, raw1000), ">= 0.5")
         r.row("(c) replay inventory, events/s", num(replay_eps), f"{num(raw_read_eps)} raw read+loads",
               ratio(replay_eps, raw_read_eps), "")
         r.row("(c) peak RSS, server / replay", f"{server_peak / 1024:.0f} MiB",

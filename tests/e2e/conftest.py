@@ -26,12 +26,12 @@ def hub_factory(tmp_path: Path) -> Iterator[HubFactory]:
     """Make started hubs on fresh data directories; every one is killed at teardown."""
     made: list[HubProcess] = []
 
-    def make(name: str = "hub", start: bool = True) -> HubProcess:
+    def make(name: str = "hub", start: bool = True, serve_args: tuple[str, ...] = ()) -> HubProcess:
         data_dir = tmp_path / name / "data"
         data_dir.mkdir(parents=True)
         token = run_cli("keys", "create", KEY_NAME, "--data-dir", str(data_dir)).stdout.strip()
         assert token.startswith("pw_"), token
-        hub = HubProcess(data_dir, free_port(), token, tmp_path / name / "serve.log")
+        hub = HubProcess(data_dir, free_port(), token, tmp_path / name / "serve.log", serve_args)
         made.append(hub)
         if start:
             hub.start()

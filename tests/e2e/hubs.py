@@ -102,8 +102,10 @@ def stock_deltas(ev: Event) -> list[tuple[str, Decimal]]:
 class HubProcess:
     """One `plantwire serve` on a data directory and port; start, SIGKILL, restart, stop."""
 
-    def __init__(self, data_dir: Path, port: int, token: str, log_path: Path) -> None:
+    def __init__(self, data_dir: Path, port: int, token: str, log_path: Path,
+                 serve_args: tuple[str, ...] = ()) -> None:
         self.data_dir, self.port, self.token, self.log_path = data_dir, port, token, log_path
+        self.serve_args = serve_args
         self.base_url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -116,7 +118,8 @@ class HubProcess:
             log.write(f"--- start #{self.starts + 1} ---\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [PLANTWIRE, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+                [PLANTWIRE, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
+                 *self.serve_args],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.starts += 1
@@ -154,6 +157,17 @@ class HubProcess:
         """SIGKILL (if running) and start again on the same data directory and port."""
         self.kill()
         self.start()
+
+    def children_cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each child process of the hub, by its command line."""
+        assert self.proc is not None
+        out: dict[str, float] = {}
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[f"{pid} {cmd}"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return out
 
     @property
     def alive(self) -> bool:

@@ -40,9 +40,11 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+import pytest
 
 from plantwire.simulators.scenario import plant_day
 
+from .conftest import HubFactory
 from .hubs import HubProcess, Identity, as_batch, as_binary, as_structured, identity, stock_deltas
 
 COPIES = 3
@@ -117,8 +119,25 @@ def model_inventory(rows: list[tuple[int, str, str, str, bytes]]
     return dead, blocked, {k: v for k, v in balance.items() if v != 0}
 
 
-def test_duplicate_storm(running_hub: HubProcess) -> None:  # noqa: C901
-    hub = running_hub
+def settled_children_cpu(hub: HubProcess, timeout: float = 30.0) -> dict[str, float]:
+    """The children's CPU seconds once every child has finished starting (its CPU stands still)."""
+    deadline = time.monotonic() + timeout
+    before = hub.children_cpu()
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = hub.children_cpu()
+        if len(now) >= 2 and now.keys() == before.keys() and all(now[k] - before[k] < 0.02 for k in now):
+            return now
+        before = now
+    raise AssertionError(f"the hub's children did not settle: {before}")
+
+
+@pytest.mark.parametrize("ingest_processes", [1, 2], ids=["one-ingest-process", "two-ingest-processes"])
+def test_duplicate_storm(hub_factory: HubFactory, ingest_processes: int) -> None:  # noqa: C901
+    """With two ingest processes, copies of one event race each other in different processes
+    (SO_REUSEPORT spreads the senders' connections); delivery runs in a child worker process."""
+    hub = hub_factory(serve_args=("--ingest-processes", str(ingest_processes)))
+    cpu_at_start = settled_children_cpu(hub) if ingest_processes > 1 else {}
     seed = 20261127
     rng = random.Random(seed)
     events = list(plant_day("2000", orders=130, seed=3))
@@ -201,6 +220,11 @@ def test_duplicate_storm(running_hub: HubProcess) -> None:  # noqa: C901
     assert inv["dead"] == len(dead) and inv["blocked"] == len(blocked)
     assert {k: Decimal(v) for k, v in on_hand.items()} == balances
 
+    if ingest_processes > 1:  # the other ingest process took its share of the requests
+        cpu_now = hub.children_cpu()
+        spent = [cpu - cpu_at_start.get(cmd, 0.0) for cmd, cpu in cpu_now.items() if "--ingest-only" in cmd]
+        assert len(spent) == 1 and spent[0] > 0.5, (cpu_at_start, cpu_now)
+        print(f"\nthe second ingest process spent {spent[0]:.1f} s of CPU on requests")
     hub.stop()
     tally = hub.tally()
     assert set(tally) == idents and set(tally.values()) == {Decimal(1)}

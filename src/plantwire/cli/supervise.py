@@ -1,5 +1,6 @@
-"""`serve` runs delivery in a child `plantwire worker` process: ingest keeps its own core (and GIL),
-and the child dies with its parent, even on SIGKILL (Linux PR_SET_PDEATHSIG)."""
+"""`serve`'s child processes: delivery in a `plantwire worker` (ingest keeps its own core and GIL),
+more ingest processes on the same port (`serve --ingest-processes N`). Each child dies with its
+parent, even on SIGKILL (Linux PR_SET_PDEATHSIG), and is restarted with backoff if it dies alone."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ def _die_with_parent() -> None:
 
 
 class WorkerProcess:
-    """Keeps one `plantwire worker` child running (restarted with backoff if it dies) until stopped."""
+    """Keeps one `plantwire <command>` child running (restarted with backoff if it dies) until
+    stopped; by default the delivery worker."""
 
-    def __init__(self, args: Sequence[str]) -> None:
-        self._cmd = [str(Path(sys.executable).parent / "plantwire"), "worker", *args]
+    def __init__(self, args: Sequence[str], command: str = "worker") -> None:
+        self.command = command
+        self._cmd = [str(Path(sys.executable).parent / "plantwire"), command, *args]
         self._proc: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
@@ -45,7 +48,8 @@ class WorkerProcess:
         while not self._stop.wait(0.5):
             proc = self._proc
             if proc is not None and proc.poll() is not None and not self._stop.is_set():
-                log.warning("worker exited, restarting", code=proc.returncode, pause=pause)
+                log.warning("child exited, restarting", command=self.command, code=proc.returncode,
+                            pause=pause)
                 if self._stop.wait(pause):
                     return
                 pause = min(pause * 2, 10.0)

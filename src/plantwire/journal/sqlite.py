@@ -9,6 +9,7 @@ batched ``executemany`` on the driver is what the ingest benchmark compares agai
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -92,6 +93,9 @@ class SqliteJournal:
         self._writer = connect(path, "FULL")
         self._writer.executescript(JOURNAL_SCHEMA)
         self._write_lock = threading.Lock()
+        # several processes may append (serve --ingest-processes): they take turns on this lock,
+        # which wakes the next writer at once, where SQLite's own busy handler sleeps and polls
+        self._process_lock = path.with_name(path.name + ".lock").open("a+b")
         self._readers = _PerThread(path, "FULL")
 
     def append(self, batch: Sequence[Pending]) -> list[AppendOutcome]:
@@ -103,11 +107,14 @@ class SqliteJournal:
             for p in batch
         ]
         with self._write_lock:
+            fcntl.flock(self._process_lock, fcntl.LOCK_EX)
             try:
                 return self._append_locked(batch, rows)
             except sqlite3.OperationalError as exc:
                 self._rollback()
                 raise StorageUnavailable(f"journal append failed: {exc}") from exc
+            finally:
+                fcntl.flock(self._process_lock, fcntl.LOCK_UN)
 
     def _append_locked(self, batch: Sequence[Pending], rows: list[tuple[Any, ...]]) -> list[AppendOutcome]:
         conn = self._writer
@@ -175,6 +182,7 @@ class SqliteJournal:
         """Close the writer and every reader."""
         with self._write_lock:
             self._writer.close()
+            self._process_lock.close()
         self._readers.close()
 
 

@@ -1,0 +1,41 @@
+"""How `plantwire serve` listens: one process, or N ingest processes sharing the port.
+
+With `--ingest-processes N` each process binds its own socket with SO_REUSEPORT, so the kernel
+spreads connections over them, and validates on its own core; they append to the one journal in
+turns (SqliteJournal's process lock, or PostgreSQL's head row), so sequence order stays commit
+order. Delivery then runs in a child worker process, never in an ingest process.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+UVICORN = {"loop": "uvloop", "http": "httptools", "access_log": False, "log_level": "warning",
+           "timeout_graceful_shutdown": 5}
+
+
+def shared_port_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket that other processes may bind to the same port (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def run_http(app: Any, host: str, port: int, shared: bool) -> None:
+    """Serve `app` with uvicorn until stopped; on a shared port when other processes serve it too."""
+    import uvicorn
+
+    if not shared:
+        uvicorn.run(app, host=host, port=port, **UVICORN)
+        return
+    sock = shared_port_socket(host, port)
+    try:
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, **UVICORN)).run(sockets=[sock])
+    finally:
+        sock.close()
