@@ -19,10 +19,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticKnownError
 
 __all__ = [
     "MAX_INTEGER_DIGITS",
@@ -139,11 +139,24 @@ Amount = Annotated[
 ]
 """An exact, finite decimal amount (may be negative, e.g. an adjustment)."""
 
+def _bounded_non_negative(value: Decimal) -> Decimal:
+    """_bounded, and zero or more (pydantic's own error; one call instead of two)."""
+    if _bounded(value) < 0:
+        raise PydanticKnownError("greater_than_equal", {"ge": 0})
+    return value
+
+
+def _bounded_positive(value: Decimal) -> Decimal:
+    """_bounded, and more than zero (pydantic's own error; one call instead of two)."""
+    if _bounded(value) <= 0:
+        raise PydanticKnownError("greater_than", {"gt": 0})
+    return value
+
+
 NonNegativeAmount = Annotated[
     Decimal,
     BeforeValidator(_no_floats),
-    AfterValidator(_bounded),
-    Field(ge=0),
+    AfterValidator(_bounded_non_negative),
     WithJsonSchema(amount_json_schema(minimum=0)),
 ]
 """An exact amount that is zero or more."""
@@ -151,8 +164,7 @@ NonNegativeAmount = Annotated[
 PositiveAmount = Annotated[
     Decimal,
     BeforeValidator(_no_floats),
-    AfterValidator(_bounded),
-    Field(gt=0),
+    AfterValidator(_bounded_positive),
     WithJsonSchema(amount_json_schema(minimum=0, exclusive=True)),
 ]
 """An exact amount that is more than zero."""
