@@ -1,11 +1,20 @@
-"""Chaos: the API and three workers on PostgreSQL + NATS under a steady stream of events, while one
-worker is SIGKILLed, the NATS server restarted and PostgreSQL restarted. At the end every event
-the API acknowledged with 202 has taken effect exactly once (tally), no key's events were applied
-out of order (the bus's order witness), no dead letters, and stock equals what the events say.
+"""Chaos: the API and three workers on PostgreSQL + NATS, with a real ERP simulator, under a steady
+stream of events, while one worker is SIGKILLed, the ERP fails and hangs for a while, the NATS
+server is restarted and PostgreSQL is restarted. At the end every event the API acknowledged with
+202 (and every approval the workers read from the ERP's feed) has taken effect exactly once
+(tally), no key's events were applied out of order (the bus's order witness, flows included), no
+dead letters, and the ERP holds every posting the receipt flow made exactly once (erp_slice.py).
+
+The stream: plant days of 12 plants (their POs approved nowhere, so the receipt flow only waits
+for them) and, spread through it, two goods receipts for each of PW_CHAOS_ERP_POS purchase orders
+(default one per 80 events) that exist in the ERP; the workers run the "receipt" flow
+(`--erp URL --flows receipt`), which posts a goods receipt and an accounting document per receipt.
+The other flows need the MES, WMS and supplier as well and would send some ten commands per order.
 
 Sized for this machine (2 shared cores): a steady PW_CHAOS_RATE events/s (default 400) up to
-PW_CHAOS_EVENTS events (default 50,000) from 12 plants, about 9 events per production order; about
-2.5 minutes. Lower both on a slower or busier machine (the checks do not depend on them).
+PW_CHAOS_EVENTS events (default 50,000); about 3 minutes. Lower both on a slower or busier machine
+(the checks do not depend on them). PW_CHAOS_FAULTS picks faults (default "kill,erp,nats,pg"):
+leave out nats and pg while developing, they restart the machine's servers for everyone.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import erp_slice
 import httpx
 import orjson
 import psycopg
@@ -36,13 +46,17 @@ from plantwire.journal.postgres_state import PostgresState
 from plantwire.service.keys import ApiKeys
 from plantwire.service.validation import validate_event
 from plantwire.simulators.scenario import plant_day
+from plantwire.simulators.testing import SimProcess, free_port
 
 PLANTWIRE = str(Path(sys.executable).parent / "plantwire")
 EVENTS = int(os.environ.get("PW_CHAOS_EVENTS", "50000"))
 RATE = float(os.environ.get("PW_CHAOS_RATE", "400"))  # events/s offered to the API
+ERP_POS = int(os.environ.get("PW_CHAOS_ERP_POS", str(EVENTS // 80)))
+FAULTS = set(os.environ.get("PW_CHAOS_FAULTS", "kill,erp,nats,pg").split(","))
 PLANTS = 12
+PARTITIONS = 8
 BATCH = 200
-SUBSCRIBERS = ("inventory", "atp", "tally")
+SUBSCRIBERS = ("inventory", "atp", "tally", "flow:receipt")
 
 pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.timeout(1200)]
 
@@ -52,10 +66,11 @@ def say(text: str) -> None:
 
 
 def chaos_events(total: int) -> list[dict[str, Any]]:
-    """Plant days of 12 plants, interleaved one order at a time (as plants would send them)."""
-    per_plant = total // (PLANTS * 9) + 1  # about 9.4 events per order: a little more, then cut
-    days = [[unique_to_plant(e) for e in plant_day(plant=str(2000 + p), orders=per_plant, seed=p)]
-            for p in range(PLANTS)]
+    """Plant days of 12 plants, interleaved one order at a time (as plants would send them), without
+    their PO approvals: the receipt flow would post those POs' receipts to an ERP that has no such PO."""
+    per_plant = total // (PLANTS * 8) + 1  # about 8.4 events per order: a little more, then cut
+    days = [[unique_to_plant(e) for e in plant_day(plant=str(2000 + p), orders=per_plant, seed=p)
+             if e["type"] != "procurement.po.approved"] for p in range(PLANTS)]
     out: list[dict[str, Any]] = []
     step = 10
     for i in range(0, max(len(d) for d in days), step):
@@ -65,10 +80,14 @@ def chaos_events(total: int) -> list[dict[str, Any]]:
 
 
 def unique_to_plant(event: dict[str, Any]) -> dict[str, Any]:
-    """Each plant's day reuses order and PO numbers: make identities and keys the plant's own."""
+    """Each plant's day reuses order and PO numbers: make identities, keys and POs the plant's own
+    (the receipt flow's instance is the PO: shared, plants' partitions would contend for it)."""
     plant = event["plant"]
     key = validate_event(event, CATALOG).envelope.partitionkey
-    return {**event, "id": f"{plant}-{event['id']}", "partitionkey": f"{plant}:{key}"}
+    data = event["data"]
+    if "po_number" in data:
+        data = {**data, "po_number": f"{plant}-{data['po_number']}"}
+    return {**event, "id": f"{plant}-{event['id']}", "partitionkey": f"{plant}:{key}", "data": data}
 
 
 class Sender(threading.Thread):
@@ -109,8 +128,10 @@ class Sender(threading.Thread):
 class Cluster:
     """The API and the workers as real processes, with logs in tmp."""
 
-    def __init__(self, tmp: Path, backend: str, bus: str, port: int) -> None:
+    def __init__(self, tmp: Path, backend: str, bus: str, port: int,
+                 worker_args: tuple[str, ...] = ()) -> None:
         self.tmp, self.backend, self.bus, self.port = tmp, backend, bus, port
+        self.worker_args = worker_args
         self.workers: list[subprocess.Popen[bytes]] = []
         self.api: subprocess.Popen[bytes] | None = None
 
@@ -129,10 +150,10 @@ class Cluster:
                     return
             except httpx.HTTPError:
                 time.sleep(0.2)
-        raise AssertionError("API did not come up")
+        raise AssertionError(f"API did not come up: {(self.tmp / 'api.log').read_text()[-3000:]}")
 
     def start_worker(self) -> subprocess.Popen[bytes]:
-        w = self._spawn(f"worker{len(self.workers)}", "worker")
+        w = self._spawn(f"worker{len(self.workers)}", "worker", *self.worker_args)
         self.workers.append(w)
         return w
 
@@ -171,17 +192,35 @@ def wait_for(cond: Any, timeout: float, every: float = 0.1) -> float:
     raise AssertionError(f"not reached within {timeout}s: {getattr(cond, '__name__', cond)}")
 
 
-def delivery_resumes(target: PgTarget, sender: Sender, timeout: float = 90) -> float:
-    """Seconds until the applied count grows twice in a row, or has caught up with what was sent."""
-    seen: list[int] = []
+def positions(target: PgTarget) -> tuple[dict[int, int], list[int]] | None:
+    """The tally's position per partition and the relay's last seq published per partition (None
+    while PostgreSQL is down)."""
+    pos = sql_value(target, "SELECT json_object_agg(key, convert_from(value, 'UTF8')::json) FROM KV "
+                            "WHERE ns = 'bus.pos:tally'")
+    relay = sql_value(target, "SELECT convert_from(value, 'UTF8')::json FROM KV WHERE ns = 'bus.relay'")
+    if pos is None or relay is None:
+        return None
+    return {int(k[1:]): int(v) for k, v in pos.items()}, [int(p) for p in relay["prev"]]
 
-    def grows() -> bool:
-        n = applied(target)
-        if n is None:
+
+def partitions_resume(target: PgTarget, since: dict[int, int], parts: list[int],
+                      timeout: float = 120) -> float:
+    """Seconds until every partition in `parts` that carries events has delivered past its position
+    in `since` (or caught up with the relay): delivery goes on everywhere, not just somewhere."""
+    def moved() -> bool:
+        now = positions(target)
+        if now is None:
             return False
-        seen.append(n)
-        return n >= sender.acked or (len(seen) >= 3 and seen[-1] > seen[-2] > seen[-3])
-    return wait_for(grows, timeout, 0.25)
+        pos, published = now
+        return all(pos.get(k, 0) > since.get(k, 0) or pos.get(k, 0) >= published[k]
+                   for k in parts if published[k] > 0)
+    return wait_for(moved, timeout, 0.1)
+
+
+def owned_by(target: PgTarget, prefix: str, member: str) -> list[int]:
+    rows = sql_value(target, "SELECT json_object_agg(key, convert_from(value, 'UTF8')::json) FROM KV "
+                             "WHERE ns = %s", (f"leases:{prefix}",)) or {}
+    return sorted(int(k[1:]) for k, v in rows.items() if v.get("owner") == member)
 
 
 def leases_retaken(target: PgTarget, prefix: str, dead: str, partitions: int) -> bool:
@@ -205,7 +244,7 @@ def services() -> Iterator[tuple[PgDatabase, str, str]]:
     db = PgDatabase()
     db.create()
     prefix = f"chaos{uuid.uuid4().hex[:8]}"
-    bus = f"{NATS_URL}?prefix={prefix}&partitions=8&order_check=1"
+    bus = f"{NATS_URL}?prefix={prefix}&partitions={PARTITIONS}&order_check=1"
     try:
         yield db, bus, prefix
     finally:
@@ -242,8 +281,18 @@ def chosen(request: pytest.FixtureRequest) -> None:
         pytest.fail("run the chaos test alone: pytest -m chaos tests/distributed")
 
 
+@pytest.fixture
+def erp(tmp_path: Path) -> Iterator[SimProcess]:
+    """The ERP simulator as a process of its own (`plantwire sim erp`), its data in tmp."""
+    sim = SimProcess("erp", tmp_path / "erp-sim" / "data").start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
 def test_chaos_every_acknowledged_event_applied_once_in_order(
-        chosen: None, services: tuple[PgDatabase, str, str], tmp_path: Path) -> None:
+        chosen: None, services: tuple[PgDatabase, str, str], erp: SimProcess, tmp_path: Path) -> None:
     db, bus, prefix = services
     target = db.target
     state = PostgresState(target)
@@ -251,71 +300,134 @@ def test_chaos_every_acknowledged_event_applied_once_in_order(
         token = ApiKeys(state, SystemClock()).create("chaos")
     finally:
         state.close()
-    events = chaos_events(EVENTS)
-    port = 20000 + os.getpid() % 20000
-    cluster = Cluster(tmp_path, db.url, bus, port)
+    pos = erp_slice.create_pos(erp.url, ERP_POS)
+    events, firsts = erp_slice.mix(chaos_events(EVENTS - len(erp_slice.LINES) * len(pos)), pos)
+    port = free_port()
+    cluster = Cluster(tmp_path, db.url, bus, port, ("--erp", erp.url, "--flows", "receipt"))
     report: dict[str, str] = {}
+    t_start = time.monotonic()
+    sender = Sender(f"http://127.0.0.1:{port}", token, events)
+    approver = erp_slice.Approver(erp.url, pos, firsts, lambda: sender.acked)
     try:
         cluster.start_api()
         for _ in range(3):
             cluster.start_worker()
-        sender = Sender(f"http://127.0.0.1:{port}", token, events)
         t_start = time.monotonic()
         sender.start()
-        report.update(inject_faults(cluster, sender, target, prefix, len(events)))
+        approver.start()
+        report.update(inject_faults(cluster, sender, target, prefix, len(events), erp.url))
         say(f"faults done at {sender.acked} acked, {applied(target)} applied")
         sender.join(600)
         assert not sender.is_alive()
+        assert sender.failure is None, sender.failure
         t_sent = time.monotonic() - t_start
-        drained = wait_for(lambda: applied(target) == len(events), 300, 0.5)
+        approver.join(60)
+        assert approver.approved == len(pos), f"{approver.approved} of {len(pos)} POs approved"
+        expected = len(events) + len(pos)
+        drained = wait_for(lambda: applied(target) == expected, 300, 0.5)
         t_all = time.monotonic() - t_start
         report["events"] = (f"{len(events)} acknowledged (202) in {t_sent:.1f} s "
-                            f"({len(events) / t_sent:.0f}/s ingest), all applied after {t_all:.1f} s "
-                            f"({drained:.1f} s after the last 202); {sender.errors} resends")
-        check_outcome(target, events)
+                            f"({len(events) / t_sent:.0f}/s ingest) and {len(pos)} PO approvals read "
+                            f"from the ERP feed; all applied after {t_all:.1f} s ({drained:.1f} s after "
+                            f"the last 202); {sender.errors} resends")
+        posted = erp_slice.wait_posted(target, pos, 300)
+        t_posted = time.monotonic() - t_start
+        check_outcome(target, events, pos)
+        report["ERP"] = erp_outcome(target, erp, pos, t_posted, posted)
+        report["total"] = f"{time.monotonic() - t_start:.1f} s from the first event to the last check"
     finally:
+        approver.stop.set()
         cluster.stop()
         print("\nCHAOS " + "\nCHAOS ".join(f"{k}: {v}" for k, v in report.items()))
 
 
+def erp_outcome(target: PgTarget, erp: SimProcess, pos: list[erp_slice.Po], t_posted: float,
+                posted: float) -> str:
+    """Check the ERP's documents; say what they and the relay's retries were."""
+    counts = erp_slice.check_erp(erp.data_dir / "erp.db", pos)
+    outcome = erp_slice.flow_outcome(target, pos)
+    raw = sql_value(target, "SELECT convert_from(value, 'UTF8') FROM KV WHERE ns = 'counters' "
+                            "AND key = 'command-retries|erp'")
+    retries = int(orjson.loads(raw)) if raw else 0
+    replayed = httpx.get(f"{erp.url}/admin/counts", timeout=10).json()["replayed"]
+    return (f"{len(pos)} POs, {outcome.posted} receipts posted as {counts['material']} goods receipts "
+            f"and {counts['accounting']} accounting documents, each exactly once, all {t_posted:.1f} s "
+            f"after the start ({posted:.1f} s after every event was applied); {retries} ERP calls "
+            f"failed and retried later; the ERP found {sum(replayed.values())} postings already made "
+            f"by their key ({replayed['material_documents']} goods receipts, "
+            f"{replayed['accounting_documents']} accounting documents), {outcome.resent} of them "
+            "recorded by the flow")
+
+
 def inject_faults(cluster: Cluster, sender: Sender, target: PgTarget, prefix: str,
-                  total: int) -> dict[str, str]:
+                  total: int, erp_url: str) -> dict[str, str]:
     out: dict[str, str] = {}
     wait_for(lambda: sender.failure is not None or (
         sender.acked >= total * 0.2 and (applied(target) or 0) >= total * 0.1), 300)
     assert sender.failure is None, sender.failure
-    victim = cluster.workers[0]
-    member = worker_member(target, prefix, victim.pid)
-    say(f"SIGKILL worker pid {victim.pid} ({member}) at {sender.acked} acked, {applied(target)} applied")
+    if "kill" in FAULTS:
+        out["SIGKILL worker"] = kill_worker(cluster, sender, target, prefix)
+
+    if "erp" in FAULTS:
+        wait_for(lambda: sender.acked >= total * 0.3, 300)
+        say(f"ERP failing and hanging at {sender.acked} acked, {applied(target)} applied")
+        erp_slice.set_faults(erp_url, erp_slice.FAULTS)
+        time.sleep(15)
+        erp_slice.set_faults(erp_url, None)
+        out["ERP faults"] = "15 s of 10 % of ERP calls answered 500 and 1 % answered only after 12 s"
+
+    if "nats" in FAULTS:
+        wait_for(lambda: sender.acked >= total * 0.45, 300)
+        say(f"restarting NATS at {sender.acked} acked, {applied(target)} applied")
+        down = restart_nats()
+        since = (positions(target) or ({}, []))[0]  # what was fetched before goes on meanwhile
+        resumed = partitions_resume(target, since, list(range(PARTITIONS)))
+        out["NATS restart"] = f"server down and up in {down:.1f} s; every partition delivering again " \
+                              f"{resumed:.1f} s after it was back"
+
+    if "pg" in FAULTS:
+        wait_for(lambda: sender.acked >= total * 0.7, 300)
+        out["PostgreSQL restart"] = postgres_fault(sender, target, total)
+    return out
+
+
+def kill_worker(cluster: Cluster, sender: Sender, target: PgTarget, prefix: str) -> str:
+    """SIGKILL the leader: with the partitions, the journal relay, the flows' command relay and
+    timers move to another worker (a command it was sending is sent again, with the same key)."""
+    leader = sql_value(target, "SELECT convert_from(value, 'UTF8')::json->>'owner' FROM KV "
+                               "WHERE ns = %s AND key = 'p0000'", (f"leases:{prefix}",)) or ""
+    victim = next((w for w in cluster.workers if f"-{w.pid}-" in leader and w.poll() is None),
+                  cluster.workers[0])
+    member = worker_member(target, prefix, victim.pid) or "?"
+    held = owned_by(target, prefix, member)
+    say(f"SIGKILL worker pid {victim.pid} ({member}, leader: {member == leader}, partitions {held}) at "
+        f"{sender.acked} acked, {applied(target)} applied")
+    since = (positions(target) or ({}, []))[0]
+    t0 = time.monotonic()
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    took = wait_for(lambda: leases_retaken(target, prefix, member or "?", 8), 60)
-    resumed = delivery_resumes(target, sender)
-    out["SIGKILL worker"] = f"partitions re-leased by the others after {took:.1f} s; delivery growing " \
-                            f"{resumed:.1f} s after that"
+    took = wait_for(lambda: leases_retaken(target, prefix, member, PARTITIONS), 60)
+    resumed = partitions_resume(target, since, held) + took
     cluster.start_worker()
+    return (f"{'the leader' if member == leader else 'a worker'} (partitions {held}): re-leased by the "
+            f"others {took:.1f} s after the kill, all of them delivering again {resumed:.1f} s after it "
+            f"(took {time.monotonic() - t0:.1f} s in all)")
 
-    wait_for(lambda: sender.acked >= total * 0.45, 300)
-    say(f"restarting NATS at {sender.acked} acked, {applied(target)} applied")
-    down = restart_nats()
-    resumed = delivery_resumes(target, sender)
-    out["NATS restart"] = f"server down/up in {down:.1f} s; delivery growing again {resumed:.1f} s " \
-                          "after it was back"
 
-    wait_for(lambda: sender.acked >= total * 0.7, 300)
+def postgres_fault(sender: Sender, target: PgTarget, total: int) -> str:
     before_202 = sender.last_202
+    since = (positions(target) or ({}, []))[0]
     say(f"restarting PostgreSQL at {sender.acked} acked, {applied(target)} applied")
     down = restart_postgres()
     t0 = time.monotonic()
     ingest = wait_for(lambda: sender.last_202 > t0 or sender.acked >= total, 90)
-    resumed = delivery_resumes(target, sender)
-    out["PostgreSQL restart"] = (f"restart took {down:.1f} s; first 202 {ingest:.1f} s after it was back "
-                                 f"(last 202 before: {t0 - before_202:.1f} s before); delivery growing "
-                                 f"{resumed:.1f} s after it was back")
-    return out
+    resumed = partitions_resume(target, since, list(range(PARTITIONS)))
+    return (f"restart took {down:.1f} s; first 202 {ingest:.1f} s after it was back (last 202 before: "
+            f"{t0 - before_202:.1f} s before); every partition delivering again {resumed:.1f} s after "
+            "it was back")
 
 
-def check_outcome(target: PgTarget, events: list[dict[str, Any]]) -> None:
+def check_outcome(target: PgTarget, events: list[dict[str, Any]], pos: list[erp_slice.Po]) -> None:
     state = PostgresState(target)
     try:
         with state.transaction() as tx:
@@ -324,7 +436,7 @@ def check_outcome(target: PgTarget, events: list[dict[str, Any]]) -> None:
             letters = tx.scan("dlq")
     finally:
         state.close()
-    ids = {f"{e['source']}\x1f{e['id']}" for e in events}
+    ids = {f"{e['source']}\x1f{e['id']}" for e in events} | {erp_slice.approval_id(po) for po in pos}
     assert set(tally) == ids, f"missing {len(ids - set(tally))}, unexpected {len(set(tally) - ids)}"
     twice = {k: v for k, v in tally.items() if v != 1}
     assert not twice, f"{len(twice)} events applied more than once: {list(twice.items())[:5]}"

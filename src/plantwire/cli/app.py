@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -18,12 +18,20 @@ from plantwire.cli.edge import edge
 from plantwire.cli.sim import sim
 from plantwire.cli.supervise import WorkerProcess
 
+if TYPE_CHECKING:
+    from plantwire.bootstrap import Hub, Settings
+    from plantwire.flows.api import Flow
+    from plantwire.service.worker import DeliveryWorker
+
 ErpUrl = Annotated[str | None, typer.Option(
     "--erp", help="Base URL of the ERP (turns on the flows), or `tryton` for the connection saved by "
     "`plantwire connect tryton`.")]
 MesUrl = Annotated[str | None, typer.Option("--mes", help="Base URL of the MES.")]
 WmsUrl = Annotated[str | None, typer.Option("--wms", help="Base URL of the WMS.")]
 SupplierUrl = Annotated[str | None, typer.Option("--supplier", help="Base URL of the supplier portal.")]
+FlowNames = Annotated[str | None, typer.Option(
+    "--flows", help="Run only these flows (comma-separated names, e.g. `receipt,transfer`), for a hub "
+    "connected to only some systems; default: every value-stream flow once a system URL is given.")]
 
 
 def _systems(erp: str | None, mes: str | None, wms: str | None, supplier: str | None,
@@ -31,6 +39,56 @@ def _systems(erp: str | None, mes: str | None, wms: str | None, supplier: str | 
     if erp == "tryton" and data_dir is not None:  # the connection `plantwire connect tryton` saved
         erp = f"tryton:{data_dir / 'connections' / 'tryton.json'}"
     return {k: v for k, v in {"erp": erp, "mes": mes, "wms": wms, "supplier": supplier}.items() if v}
+
+
+def _chosen_flows(settings: Settings, names: str | None) -> list[Flow] | None:
+    """The flows `--flows` names (None: bootstrap's default), or fail naming the known ones."""
+    if names is None:
+        return None
+    from plantwire.bootstrap import value_stream_flows
+
+    known = {flow.name: flow for flow in value_stream_flows(settings)}
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in known]
+    if unknown:
+        fail(f"unknown flow(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [known[n] for n in chosen]
+
+
+def _flows_follow_the_leader(hub: Hub) -> bool:
+    """On the bus, only the leader (partition 0's holder) sends flow commands and fires timers, so
+    several workers do not all send each command (see flows.pumps). Belongs in bootstrap's bus wiring."""
+    from plantwire.bus.consumer import BusDispatcher
+    from plantwire.bus.keys import LeaseLost
+
+    if not isinstance(hub.dispatcher, BusDispatcher):
+        return False
+    leases = hub.dispatcher.leases
+
+    def leads() -> bool:
+        """Holds partition 0 by the lease row, not only by memory: a leader whose renewals failed
+        (PostgreSQL restarting) may have been succeeded without knowing it."""
+        if not leases.leader:
+            return False
+        try:
+            with hub.state.transaction() as tx:
+                leases.check(tx, 0)
+        except LeaseLost:
+            return False
+        return True
+    hub.relay.lead = hub.timers.lead = leads
+    return True
+
+
+def _flows_apart(hub: Hub) -> DeliveryWorker | None:
+    """On the bus, the flows' command relay and timers in a loop of their own: a target call that
+    hangs until its timeout must not hold up the leader's journal relay and so every worker."""
+    from plantwire.service.worker import DeliveryWorker
+
+    if not hub.engine.latest or not _flows_follow_the_leader(hub):
+        return None
+    hub.worker.steppers = [s for s in hub.worker.steppers if s is not hub.relay and s is not hub.timers]
+    return DeliveryWorker([hub.relay, hub.timers], hub.settings.poll_interval)
 
 
 app = typer.Typer(help="Plantwire: durable business events between MES, WMS, ERP and suppliers.",
@@ -71,40 +129,48 @@ def serve(data_dir: DataDir,
               "and GIL; it dies with this one) instead of a thread of this process.")] = False,
           erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUrl = None, supplier: SupplierUrl = None,
           backend: Backend = "sqlite", bus: Bus = "local",
+          ingest_processes: Annotated[int, typer.Option(
+              "--ingest-processes", min=1, max=64, help="Processes that take HTTP requests on the port "
+              "(SO_REUSEPORT), each on its own core; with more than one, delivery runs in a child "
+              "worker process.")] = 1,
+          ingest_only: Annotated[bool, typer.Option("--ingest-only", hidden=True)] = False,
           ) -> None:
     """Start the hub: HTTP ingest and operator API, with delivery in the same process (or a child
     worker process). With system URLs, it also polls those systems for events and runs the
     value-stream flows against them."""
-    import uvicorn
-
     from plantwire.api.app import create_app
     from plantwire.bootstrap import Settings, bootstrap
+    from plantwire.cli.serving import run_http
     from plantwire.logs import configure_logging
 
     configure_logging()
     systems = _systems(erp, mes, wms, supplier, data_dir)
     hub = bootstrap(Settings(data_dir=data_dir, backend=backend, bus=bus, max_batch=max_batch,
                              max_body_bytes=max_body_mb * 1024 * 1024, systems=systems))
-    child = None
-    if not no_worker and worker_process:
-        args = ["--data-dir", str(data_dir), "--backend", backend, "--bus", bus]
-        for role, url in systems.items():
-            args += [f"--{role}", url]
-        child = WorkerProcess(args)
+    _flows_follow_the_leader(hub)
+    common = ["--data-dir", str(data_dir), "--backend", backend, "--bus", bus]
+    children = [WorkerProcess([*common, "--host", host, "--port", str(port), "--max-batch", str(max_batch),
+                               "--max-body-mb", str(max_body_mb), "--ingest-only"], command="serve")
+                for _ in range(ingest_processes - 1)]
+    if not no_worker and not ingest_only and (worker_process or ingest_processes > 1):
+        children.append(WorkerProcess([*common, *(a for role, url in systems.items()
+                                                  for a in (f"--{role}", url))]))
+    worker_child = any(child.command == "worker" for child in children)
+    for child in children:
         child.start()
-    in_process = not no_worker and not worker_process
     try:
-        uvicorn.run(create_app(hub, run_worker=in_process, run_sources=child is None), host=host,
-                    port=port, loop="uvloop", http="httptools", access_log=False, log_level="warning",
-                    timeout_graceful_shutdown=5)
+        run_http(create_app(hub, run_worker=not (no_worker or ingest_only or worker_child),
+                            run_sources=not (ingest_only or worker_child)),
+                 host, port, shared=ingest_processes > 1 or ingest_only)
     finally:
-        if child is not None:
+        for child in children:
             child.stop()
 
 
 @app.command()
 def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUrl = None,
-           supplier: SupplierUrl = None, backend: Backend = "sqlite", bus: Bus = "local") -> None:
+           supplier: SupplierUrl = None, backend: Backend = "sqlite", bus: Bus = "local",
+           flows: FlowNames = None) -> None:
     """Run delivery (and, with system URLs, the flows and the system feeds) without the API; the
     hub's API may run in another process on the same data directory (`serve --no-worker`)."""
     import asyncio
@@ -115,8 +181,10 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     from plantwire.logs import configure_logging
 
     configure_logging()
-    hub = bootstrap(Settings(data_dir=data_dir, backend=backend, bus=bus,
-                             systems=_systems(erp, mes, wms, supplier, data_dir)))
+    settings = Settings(data_dir=data_dir, backend=backend, bus=bus,
+                        systems=_systems(erp, mes, wms, supplier, data_dir))
+    hub = bootstrap(settings, flows=_chosen_flows(settings, flows))
+    flow_loop = _flows_apart(hub)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -139,8 +207,12 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
             await asyncio.wait(tasks, timeout=5)
 
     hub.worker.start()
+    if flow_loop is not None:
+        flow_loop.start()
     console.print(f"delivering from {data_dir}; Ctrl-C to stop")
     asyncio.run(run())
+    if flow_loop is not None:
+        flow_loop.stop()
     hub.close()
 
 

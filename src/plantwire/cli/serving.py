@@ -11,9 +11,6 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-UVICORN = {"loop": "uvloop", "http": "httptools", "access_log": False, "log_level": "warning",
-           "timeout_graceful_shutdown": 5}
-
 
 def shared_port_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket that other processes may bind to the same port (SO_REUSEPORT)."""
@@ -31,11 +28,13 @@ def run_http(app: Any, host: str, port: int, shared: bool) -> None:
     """Serve `app` with uvicorn until stopped; on a shared port when other processes serve it too."""
     import uvicorn
 
+    config = uvicorn.Config(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False,
+                            log_level="warning", timeout_graceful_shutdown=5)
     if not shared:
-        uvicorn.run(app, host=host, port=port, **UVICORN)
+        uvicorn.Server(config).run()
         return
     sock = shared_port_socket(host, port)
     try:
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, **UVICORN)).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

@@ -133,6 +133,9 @@ class Erp:
     def __init__(self, data_dir: Path) -> None:
         self.sim = Sim("erp", data_dir, SCHEMA, envelope)
         self.store = self.sim.store
+        self.replayed: dict[str, int] = {"material_documents": 0, "accounting_documents": 0}
+        """Since start: postings answered with the document their reference already names (a client
+        sent the same key again), and reference lookups that found one; shown by /admin/counts."""
         with self.store.tx():
             self.store.conn.executemany("INSERT OR IGNORE INTO mara VALUES (?, ?, ?, ?)", MATERIALS)
             self.store.conn.executemany("INSERT OR IGNORE INTO t001w VALUES (?, ?)", PLANTS)

@@ -64,6 +64,7 @@ def api_routes(erp: Erp) -> APIRouter:  # noqa: C901 - one small closure per rou
         with store.tx():
             existing = docs.find_by_reference(erp, ref) if ref else None
             if existing is not None:
+                erp.replayed["material_documents"] += 1
                 return _posted(existing, True)
             items = [docs.parse_item(erp, raw, str(body.get("BWART") or "")) for raw in raw_items]
             return _posted(docs.post(erp, header, items), False)
@@ -90,6 +91,8 @@ def api_routes(erp: Erp) -> APIRouter:  # noqa: C901 - one small closure per rou
             sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
             params = [v for _, v in where]
         found = store.rows(sql + " ORDER BY k.created, k.mblnr", params)
+        if REF_DOC_NO and found:
+            erp.replayed["material_documents"] += 1
         return {"DOCUMENTS": [docs.document(erp, r["mblnr"], r["mjahr"]) for r in found]}
 
     @router.get("/goods-movements/{mblnr}")
@@ -106,6 +109,7 @@ def api_routes(erp: Erp) -> APIRouter:  # noqa: C901 - one small closure per rou
         with store.tx():
             existing = docs.find_by_reference(erp, ref) if ref else None
             if existing is not None:
+                erp.replayed["material_documents"] += 1
                 return _posted(existing, True)
             return _posted(docs.reverse(erp, mblnr, body.get("MJAHR"), header), False)
 
@@ -201,6 +205,7 @@ def api_routes(erp: Erp) -> APIRouter:  # noqa: C901 - one small closure per rou
     async def post_accounting(body: JsonBody) -> JSONResponse:
         with store.tx():
             doc, existing = accounting.post_accounting(erp, body)
+        erp.replayed["accounting_documents"] += existing
         return JSONResponse({**doc, "EXISTING": existing}, status_code=200 if existing else 201)
 
     @router.get("/accounting-documents")
@@ -214,6 +219,8 @@ def api_routes(erp: Erp) -> APIRouter:  # noqa: C901 - one small closure per rou
             "AND (? IS NULL OR ebeln = ?) ORDER BY created",
             (REF_DOC_NO, REF_DOC_NO, MBLNR, MBLNR, EBELN, EBELN),
         )
+        if REF_DOC_NO and rows:
+            erp.replayed["accounting_documents"] += 1
         return {"DOCUMENTS": [accounting.accounting_document(erp, r) for r in rows]}
 
     return router
@@ -308,6 +315,7 @@ def counts(erp: Erp) -> Json:
             "by_reference": acc_by_ref,
         },
         "production_orders": {"total": sum(statuses.values()), "by_status": statuses},
+        "replayed": dict(erp.replayed),
         "order_confirmations": store.scalar("SELECT COUNT(*) FROM afru"),
         "purchase_orders": store.scalar("SELECT COUNT(*) FROM ekko"),
     }
