@@ -27,12 +27,24 @@ def record_exception(tx: StateTx, now: float, flow: str, key: str, kind: str, me
     return ex_id
 
 
+RETRYING = "exceptions.retrying"
+"""Exception ids being retried, by flow, key and step: what a command that went through closes."""
+SEP = "\x1f"
+
+
 def close_retried(tx: StateTx, flow: str, key: str, step: str, now: float) -> None:
-    """A retried command went through: its exceptions are resolved."""
-    for k, ex in tx.scan(EXCEPTIONS):
-        if ex["status"] == "retrying" and (ex["flow"], ex["key"], ex.get("failed_step")) == (flow, key, step):
+    """A retried command went through: its exceptions are resolved (one look-up, no scan: this
+    runs for every command that completes)."""
+    where = SEP.join((flow, key, step))
+    ids = tx.get(RETRYING, where)
+    if ids is None:
+        return
+    tx.delete(RETRYING, where)
+    for ex_id in ids:
+        ex = tx.get(EXCEPTIONS, f"{ex_id:010d}")
+        if ex is not None and ex["status"] == "retrying":
             ex.update(status="resolved", note="the retried command went through", resolved_at=now)
-            tx.put(EXCEPTIONS, k, ex)
+            tx.put(EXCEPTIONS, f"{ex_id:010d}", ex)
 
 
 class ExceptionStateError(PermanentError):
@@ -98,6 +110,8 @@ class BusinessExceptions:
                 "created_at": now})
             found.update(status="retrying", retries=int(found.get("retries", 0)) + 1)
             tx.put(EXCEPTIONS, key, found)
+            where = SEP.join((found["flow"], found["key"], step))
+            tx.put(RETRYING, where, sorted({*(tx.get(RETRYING, where) or ()), found["id"]}))
         return dict(found)
 
     def resolve(self, ex_id: int, note: str) -> dict[str, Any]:
