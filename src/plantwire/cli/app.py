@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -78,6 +79,16 @@ def _flows_follow_the_leader(hub: Hub) -> bool:
         return True
     hub.relay.lead = hub.timers.lead = leads
     return True
+
+
+def _leader(hub: Hub) -> Callable[[], bool] | None:
+    """On the bus, whether this process leads now (holds partition 0); None when it is alone."""
+    from plantwire.bus.consumer import BusDispatcher
+
+    if not isinstance(hub.dispatcher, BusDispatcher):
+        return None
+    leases = hub.dispatcher.leases
+    return lambda: bool(leases.leader)
 
 
 def _flows_apart(hub: Hub) -> DeliveryWorker | None:
@@ -177,6 +188,7 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     import signal
 
     from plantwire.bootstrap import Settings, bootstrap
+    from plantwire.cli.serving import while_leading
     from plantwire.errors import StorageUnavailable
     from plantwire.logs import configure_logging
 
@@ -191,7 +203,9 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
-        tasks = [asyncio.create_task(source.run(stop)) for source in hub.sources]
+        lead = _leader(hub)
+        tasks = [asyncio.create_task(source.run(stop) if lead is None
+                                     else while_leading(source.run, lead, stop)) for source in hub.sources]
         seen = -1
         while not stop.is_set():
             try:

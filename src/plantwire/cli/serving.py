@@ -1,4 +1,5 @@
-"""How `plantwire serve` listens: one process, or N ingest processes sharing the port.
+"""How `plantwire serve` listens (one process, or N ingest processes sharing the port), and how a
+worker on the bus runs system feeds (only while it leads).
 
 With `--ingest-processes N` each process binds its own socket with SO_REUSEPORT, so the kernel
 spreads connections over them, and validates on its own core; they append to the one journal in
@@ -8,7 +9,10 @@ order. Delivery then runs in a child worker process, never in an ingest process.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 
@@ -38,3 +42,22 @@ def run_http(app: Any, host: str, port: int, shared: bool) -> None:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
+
+
+async def while_leading(run: Callable[[asyncio.Event], Coroutine[Any, Any, None]], lead: Callable[[], bool],
+                        stop: asyncio.Event, every: float = 1.0) -> None:
+    """Run `run` (a system feed's poll loop) only while this process leads, until `stop`: with
+    several workers on the bus, one polls each feed, not all (a short overlap at a hand-over is
+    harmless: ingest drops what was already journaled)."""
+    while not stop.is_set():
+        if not lead():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            continue
+        halt = asyncio.Event()
+        task = asyncio.create_task(run(halt))
+        while lead() and not stop.is_set() and not task.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+        halt.set()
+        await task
