@@ -1,4 +1,5 @@
-"""Session-wide: print the formats conformance table (issue: partner and ERP formats) at the end.
+"""Session-wide: the `deployment` fixture (tests/deployments.py), and the formats conformance table
+(issue: partner and ERP formats) printed at the end.
 
 Each format's corpus conformance test writes tests/formats/_results/<format>.json; with xdist they
 run in different workers, so the table is printed here, on the controller, once all have finished.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+pytest_plugins = ["deployments"]  # the `deployment` fixture: embedded and distributed (issue #6)
 
 RESULTS = Path(__file__).parent / "formats" / "_results"
 COLUMNS = ("files", "parsed", "mapped", "round_tripped", "rejected_as_expected")

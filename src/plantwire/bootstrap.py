@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from plantwire.clocks import ManualClock, SystemClock
 from plantwire.domain.catalog import CATALOG, Catalog
@@ -93,17 +94,21 @@ class Hub:
     sources: list[FeedSource] = field(default_factory=list)
     close_bus: Callable[[], None] | None = None
 
-    def drain(self, max_rounds: int = 100_000) -> None:
-        """Run delivery, commands and timers until nothing is due now (tests; no sleeping)."""
+    def drain(self, max_rounds: int = 100_000, commands: bool = True) -> None:
+        """Run the worker's loops (delivery, on a bus with its leases and relay; commands; timers)
+        until nothing is due now (tests; no sleeping). Without `commands`, delivery only: the
+        command relay and timers wait (a test that stops a saga before its commands go out)."""
+        loops = [s for s in self.worker.steppers if commands or s not in (self.relay, self.timers)]
         for _ in range(max_rounds):
-            if not sum(s.step() for s in (self.dispatcher, self.relay, self.timers)):
+            if not sum(s.step() for s in loops):
                 return
 
     def close(self) -> None:
-        """Stop delivery and release storage."""
+        """Stop delivery and release storage (again after a close: releases nothing twice)."""
         self.worker.stop()
-        if self.close_bus is not None:
-            self.close_bus()
+        close_bus, self.close_bus = self.close_bus, None
+        if close_bus is not None:
+            close_bus()
         self.ingest.close()
         self.journal.close()
         self.state.close()
@@ -171,24 +176,41 @@ def bootstrap(settings: Settings, subscribers: Sequence[Subscriber] | None = Non
     return hub
 
 
-def _attach_bus(hub: Hub) -> None:
-    """Deliver through the NATS JetStream bus instead of in-process (imported only when asked for)."""
+def _attach_bus(hub: Hub, **tuning: Any) -> None:
+    """Deliver through the NATS JetStream bus instead of in-process (imported only when asked for);
+    `tuning` goes to `distributed_delivery` (fetch wait, worker identity, lease heartbeat)."""
     from plantwire.bus import distributed_delivery, is_nats_url
 
     if not is_nats_url(hub.settings.bus):
         raise ConfigurationError(f"bus {hub.settings.bus!r}: use 'local' or a nats:// URL")
     delivery = distributed_delivery(hub.settings.bus, hub.journal, hub.state, hub.subscribers,
-                                    hub.clock, hub.settings.retry)
+                                    hub.clock, hub.settings.retry, **tuning)
     hub.dispatcher = delivery.dispatcher
     hub.worker.steppers = [*delivery.steppers, hub.relay, hub.timers]
     hub.close_bus = delivery.close
 
 
+TEST_WORKER = "test-worker"
+"""The worker identity of test hubs on a bus: one for all, so a hub opened again on the same storage
+(a restart, after a close or a simulated crash) takes its partitions straight back."""
+TEST_FETCH_WAIT = 0.005
+"""Seconds a test hub's JetStream fetch waits for messages: tests drain, so nothing is worth waiting
+for, and each round of `drain` costs about this much."""
+
+
 def bootstrap_for_tests(subscribers: Sequence[Subscriber] | None = None,
                         clock: Clock | None = None, settings: Settings | None = None,
-                        flows: Sequence[Flow] = (), sinks: Mapping[str, Sink] | None = None) -> Hub:
-    """An in-memory hub with a manual clock; delivery runs only when the test drains it."""
+                        flows: Sequence[Flow] = (), sinks: Mapping[str, Sink] | None = None,
+                        durable: bool = False) -> Hub:
+    """A hub with a manual clock whose delivery runs only when the test drains it: in memory, or
+    with `durable` on the storage `settings.backend` names (SQLite in `data_dir`, or PostgreSQL), so
+    another hub on the same settings is a restart. With `settings.bus` a nats:// URL, delivery goes
+    through JetStream (relay, partition leases renewed by `drain` on the manual clock, consumers)."""
     clock = clock or ManualClock()
     settings = settings or Settings()
-    return _wire(settings, clock, MemoryJournal(clock), MemoryState(),
-                 default_subscribers(settings) if subscribers is None else subscribers, flows, sinks or {})
+    journal, state = open_storage(settings, clock) if durable else (MemoryJournal(clock), MemoryState())
+    hub = _wire(settings, clock, journal, state,
+                default_subscribers(settings) if subscribers is None else subscribers, flows, sinks or {})
+    if settings.bus != "local":
+        _attach_bus(hub, wait=TEST_FETCH_WAIT, member=TEST_WORKER, heartbeat=False)
+    return hub

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deployments import Deployment
 
 from plantwire.adapters.csv.sink import CsvFolderSink, command_rows
 from plantwire.adapters.csv.source import FILES, CsvFolderSource
@@ -19,7 +20,7 @@ from plantwire.adapters.csv.translate import (
     read_rows,
     row_event,
 )
-from plantwire.bootstrap import Hub, bootstrap_for_tests
+from plantwire.bootstrap import Hub
 from plantwire.errors import ConfigurationError, InvalidEvent
 from plantwire.ports import Command
 from plantwire.service.intake import HubIntake
@@ -65,8 +66,8 @@ def test_bad_rows_say_line_and_column(mapping: FolderMapping) -> None:
 
 
 @pytest.fixture
-def hub() -> Hub:
-    return bootstrap_for_tests()
+def hub(deployment: Deployment) -> Hub:
+    return deployment.hub()
 
 
 def source(tmp_path: Path, hub: Hub, mapping: FolderMapping) -> CsvFolderSource:

@@ -1,5 +1,6 @@
 """Fixtures: the four simulators as real processes (one of each per test worker, started on first
-use), a clean fault state around every test, and a real embedded hub with its intake."""
+use), a clean fault state around every test, and a real hub with its intake, on each deployment
+(SQLite files embedded; PostgreSQL and JetStream distributed)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from deployments import Deployment
 
-from plantwire.bootstrap import Hub, Settings, bootstrap
+from plantwire.bootstrap import Hub
+from plantwire.clocks import SystemClock
 from plantwire.simulators.testing import SimProcess
 
 
@@ -58,12 +61,8 @@ def _no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    built = bootstrap(Settings(data_dir=tmp_path / "hub"))
-    try:
-        yield built
-    finally:
-        built.close()
+def hub(deployment: Deployment) -> Hub:
+    return deployment.hub(clock=SystemClock(), durable=True)  # closed by the deployment
 
 
 def admin(sim: SimProcess) -> httpx.Client:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
+from deployments import Deployment
+
+from plantwire.bootstrap import Hub
 from plantwire.clocks import ManualClock
 from plantwire.errors import BusinessRuleViolation, TargetUnavailable
 from plantwire.flows.api import Command
@@ -91,9 +92,9 @@ def completed(
 
 
 class World:
-    def __init__(self, settings: FlowSettings | None = None) -> None:
+    def __init__(self, deployment: Deployment, settings: FlowSettings | None = None) -> None:
         self.clock, self.wms, self.erp = ManualClock(), FakeSink("TO"), FakeSink("50")
-        self.hub = bootstrap_for_tests(
+        self.hub = deployment.hub(
             subscribers=[Inventory(), Atp()],
             clock=self.clock,
             flows=[CompletionFlow(settings or FlowSettings())],
@@ -111,8 +112,8 @@ class World:
         return found
 
 
-def test_each_completion_is_put_away_and_received_and_atp_shows_it() -> None:
-    w = World()
+def test_each_completion_is_put_away_and_received_and_atp_shows_it(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(released(), completed("K1", 4, final=False))
     assert w.wms.names() == ["create_putaway"] and w.erp.names() == ["post_goods_movement"]
     w.feed(completed("K2", 6, final=True))
@@ -130,9 +131,9 @@ def test_each_completion_is_put_away_and_received_and_atp_shows_it() -> None:
     assert (row["location"], row["lot"], row["on_hand"], row["atp"]) == ("FG01", "L7", "10", "10")
 
 
-def test_yield_variance_beyond_the_threshold_names_the_affected_components() -> None:
+def test_yield_variance_beyond_the_threshold_names_the_affected_components(deployment: Deployment) -> None:
     assert variance_pct(Decimal(8), Decimal(10)) == Decimal(-20)
-    w = World()
+    w = World(deployment)
     w.feed(released(), completed("K1", 5, final=False), completed("K2", 3, final=True, scrap=2))
     [ex] = w.hub.exceptions.list()
     assert ex["kind"] == "replenishment-risk" and ex["plant"] == "1000"
@@ -145,14 +146,16 @@ def test_yield_variance_beyond_the_threshold_names_the_affected_components() -> 
     assert w.instance()["outcome"] == "completed"
 
 
-def test_yield_within_the_plants_threshold_raises_nothing() -> None:
-    w = World(FlowSettings(plants={"1000": PlantDefaults(yield_variance_pct=Decimal(25))}))
+def test_yield_within_the_plants_threshold_raises_nothing(deployment: Deployment) -> None:
+    w = World(deployment, FlowSettings(plants={"1000": PlantDefaults(yield_variance_pct=Decimal(25))}))
     w.feed(released(), completed("K1", 8, final=True, scrap=2))
     assert w.hub.exceptions.list() == []
 
 
-def test_completion_before_release_checks_the_variance_when_the_release_arrives() -> None:
-    w = World()
+def test_completion_before_release_checks_the_variance_when_the_release_arrives(
+    deployment: Deployment
+) -> None:
+    w = World(deployment)
     w.feed(completed("K1", 12, final=True))
     assert w.erp.names() == ["post_goods_movement"] and w.instance()["status"] == "running"
     w.feed(released())
@@ -161,22 +164,22 @@ def test_completion_before_release_checks_the_variance_when_the_release_arrives(
     assert w.instance()["outcome"] == "completed"
 
 
-def test_a_resent_completion_is_put_away_and_received_once() -> None:
-    w = World()
+def test_a_resent_completion_is_put_away_and_received_once(deployment: Deployment) -> None:
+    w = World(deployment)
     again = completed("K1", 4, final=False)
     w.feed(released(), again, again, completed("K1", 4, final=False, id_="COMP-K1-resent"))
     assert w.wms.names() == ["create_putaway"] and w.erp.names() == ["post_goods_movement"]
     assert w.instance()["state"]["duplicates"] == 1
 
 
-def test_a_scrap_only_final_completion_sends_nothing() -> None:
-    w = World()
+def test_a_scrap_only_final_completion_sends_nothing(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(released(), completed("K1", 10, final=False), completed("K2", 0, final=True))
     assert len(w.erp.effects) == 1 and w.instance()["outcome"] == "completed"
 
 
-def test_wms_down_then_back_gives_one_putaway_and_one_receipt() -> None:
-    w = World()
+def test_wms_down_then_back_gives_one_putaway_and_one_receipt(deployment: Deployment) -> None:
+    w = World(deployment)
     w.wms.down = True
     w.feed(released(), completed("K1", 10, final=True))
     assert w.wms.effects == {} and w.erp.effects == {}  # the receipt waits behind the put-away
@@ -187,8 +190,8 @@ def test_wms_down_then_back_gives_one_putaway_and_one_receipt() -> None:
     assert w.instance()["outcome"] == "completed"
 
 
-def test_refused_goods_receipt_raises_an_exception() -> None:
-    w = World()
+def test_refused_goods_receipt_raises_an_exception(deployment: Deployment) -> None:
+    w = World(deployment)
     w.erp.refuse.add("post_goods_movement")
     w.feed(released(), completed("K1", 10, final=True))
     [ex] = w.hub.exceptions.list()
@@ -197,8 +200,8 @@ def test_refused_goods_receipt_raises_an_exception() -> None:
     assert w.instance()["outcome"] == "completed"
 
 
-def test_refused_putaway_reverses_the_receipt_with_its_document_number() -> None:
-    w = World()
+def test_refused_putaway_reverses_the_receipt_with_its_document_number(deployment: Deployment) -> None:
+    w = World(deployment)
     w.wms.refuse.add("create_putaway")
     w.feed(released(), completed("K1", 10, final=True))
     assert w.erp.names() == ["post_goods_movement", "reverse_document"]
@@ -209,8 +212,8 @@ def test_refused_putaway_reverses_the_receipt_with_its_document_number() -> None
     assert w.instance()["outcome"] == "completed"
 
 
-def test_refused_reversal_raises_an_exception() -> None:
-    w = World()
+def test_refused_reversal_raises_an_exception(deployment: Deployment) -> None:
+    w = World(deployment)
     w.wms.refuse.add("create_putaway")
     w.erp.refuse.add("reverse_document")
     w.feed(released(), completed("K1", 10, final=True))
@@ -218,16 +221,16 @@ def test_refused_reversal_raises_an_exception() -> None:
     assert any("reverse document 501 by hand" in e["action"] for e in w.hub.exceptions.list())
 
 
-def test_restart_mid_saga_resumes_and_receives_once(tmp_path: Path) -> None:
+def test_restart_mid_saga_resumes_and_receives_once(deployment: Deployment) -> None:
     clock, wms, erp = ManualClock(), FakeSink("TO"), FakeSink("50")
 
     def start() -> Hub:
-        return bootstrap(
-            Settings(data_dir=tmp_path),
+        return deployment.hub(
             subscribers=[Inventory(), Atp()],
             flows=[CompletionFlow(FlowSettings())],
             sinks={"wms": wms, "erp": erp},
             clock=clock,
+            durable=True,
         )
 
     hub = start()

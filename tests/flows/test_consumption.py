@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
+import pytest
+from deployments import Deployment
+
+from plantwire.bootstrap import Hub
 from plantwire.clocks import ManualClock
 from plantwire.errors import BusinessRuleViolation, TargetUnavailable
 from plantwire.flows.api import Command
@@ -116,9 +118,9 @@ def completed(order: str, cid: str, final: bool) -> dict[str, Any]:
 
 
 class World:
-    def __init__(self, settings: FlowSettings | None = None) -> None:
+    def __init__(self, deployment: Deployment, settings: FlowSettings | None = None) -> None:
         self.clock, self.erp = ManualClock(), FakeErp()
-        self.hub = bootstrap_for_tests(
+        self.hub = deployment.hub(
             subscribers=[Inventory(), Atp()],
             clock=self.clock,
             flows=[ConsumptionFlow(settings or FlowSettings())],
@@ -139,8 +141,10 @@ class World:
         return sorted(e["kind"] for e in self.hub.exceptions.list())
 
 
-def test_each_consumption_posts_one_goods_issue_and_the_saga_closes_after_the_grace_period() -> None:
-    w = World()
+def test_each_consumption_posts_one_goods_issue_and_the_saga_closes_after_the_grace_period(
+    deployment: Deployment
+) -> None:
+    w = World(deployment)
     w.feed(received("RM-A", 100, "R1"), released("O1", [("RM-A", 30)]))
     w.feed(consumed("O1", "C1", "RM-A", 12), consumed("O1", "C2", "RM-A", 12))
     assert w.erp.issued() == [("RM-A", "12"), ("RM-A", "12")]  # two real consumptions, two documents
@@ -155,8 +159,8 @@ def test_each_consumption_posts_one_goods_issue_and_the_saga_closes_after_the_gr
     assert w.instance()["outcome"] == "posted" and w.hub.exceptions.list() == []
 
 
-def test_a_resent_consumption_posts_once() -> None:
-    w = World()
+def test_a_resent_consumption_posts_once(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("RM-A", 100, "R1"))
     again = consumed("O1", "C1", "RM-A", 12)
     w.feed(again, again, consumed("O1", "C1", "RM-A", 12, id_="CONS-C1-resent"))
@@ -164,14 +168,15 @@ def test_a_resent_consumption_posts_once() -> None:
     assert w.instance()["state"]["duplicates"] == 1
 
 
-def test_consumption_before_release_is_posted() -> None:
-    w = World()
+@pytest.mark.projection_lag
+def test_consumption_before_release_is_posted(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("RM-A", 100, "R1"), consumed("O1", "C1", "RM-A", 12), released("O1", [("RM-A", 30)]))
     assert w.erp.issued() == [("RM-A", "12")] and w.hub.exceptions.list() == []
 
 
-def test_overconsumption_is_an_exception_and_the_erps_refusal_another() -> None:
-    w = World()
+def test_overconsumption_is_an_exception_and_the_erps_refusal_another(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("RM-A", 5, "R1"))
     w.erp.refuse = True
     w.feed(consumed("O1", "C1", "RM-A", 8))
@@ -184,14 +189,15 @@ def test_overconsumption_is_an_exception_and_the_erps_refusal_another() -> None:
     assert w.erp.documents == {}
 
 
-def test_overconsumption_still_posts_when_the_erp_has_the_stock() -> None:
-    w = World()
+def test_overconsumption_still_posts_when_the_erp_has_the_stock(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(consumed("O1", "C1", "RM-A", 8))
     assert w.kinds() == ["overconsumption"] and w.erp.issued() == [("RM-A", "8")]
 
 
-def test_backflush_issues_the_unconsumed_remainder_on_the_final_completion() -> None:
-    w = World(FlowSettings(backflush=True))
+@pytest.mark.projection_lag
+def test_backflush_issues_the_unconsumed_remainder_on_the_final_completion(deployment: Deployment) -> None:
+    w = World(deployment, FlowSettings(backflush=True))
     w.feed(
         received("RM-A", 100, "R1"),
         received("RM-B", 100, "R2"),
@@ -211,8 +217,8 @@ def test_backflush_issues_the_unconsumed_remainder_on_the_final_completion() -> 
     assert w.instance()["outcome"] == "posted"
 
 
-def test_backflush_per_plant_and_waiting_for_a_late_release() -> None:
-    w = World(FlowSettings(plants={"1000": PlantDefaults(backflush=True, issue_location="RM09")}))
+def test_backflush_per_plant_and_waiting_for_a_late_release(deployment: Deployment) -> None:
+    w = World(deployment, FlowSettings(plants={"1000": PlantDefaults(backflush=True, issue_location="RM09")}))
     w.feed(received("RM-A", 100, "R1"), completed("O1", "K1", final=True))
     assert w.erp.documents == {}
     w.feed(released("O1", [("RM-A", 30)], loc=None))
@@ -220,8 +226,8 @@ def test_backflush_per_plant_and_waiting_for_a_late_release() -> None:
     assert (doc["item_id"], doc["quantity"]["value"], doc["storage_location"]) == ("RM-A", "30", "RM09")
 
 
-def test_backflush_without_a_location_and_without_a_release_raise_exceptions() -> None:
-    w = World(FlowSettings(backflush=True))
+def test_backflush_without_a_location_and_without_a_release_raise_exceptions(deployment: Deployment) -> None:
+    w = World(deployment, FlowSettings(backflush=True))
     w.feed(
         released("O1", [("RM-A", 30)], loc=None),
         completed("O1", "K1", final=True),
@@ -232,16 +238,16 @@ def test_backflush_without_a_location_and_without_a_release_raise_exceptions() -
     assert w.kinds() == ["backflush-failed", "backflush-skipped"] and w.erp.documents == {}
 
 
-def test_refused_backflush_raises_an_exception() -> None:
-    w = World(FlowSettings(backflush=True))
+def test_refused_backflush_raises_an_exception(deployment: Deployment) -> None:
+    w = World(deployment, FlowSettings(backflush=True))
     w.feed(received("RM-A", 100, "R1"), released("O1", [("RM-A", 30)]))
     w.erp.refuse = True
     w.feed(completed("O1", "K1", final=True))
     assert w.kinds() == ["backflush-failed"]
 
 
-def test_erp_down_then_back_posts_one_document() -> None:
-    w = World()
+def test_erp_down_then_back_posts_one_document(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("RM-A", 100, "R1"))
     w.erp.down = True
     w.feed(consumed("O1", "C1", "RM-A", 12))
@@ -254,16 +260,16 @@ def test_erp_down_then_back_posts_one_document() -> None:
     assert w.erp.issued() == [("RM-A", "12")]
 
 
-def test_restart_mid_saga_resumes_and_posts_nothing_twice(tmp_path: Path) -> None:
+def test_restart_mid_saga_resumes_and_posts_nothing_twice(deployment: Deployment) -> None:
     clock, erp = ManualClock(), FakeErp()
 
     def start() -> Hub:
-        return bootstrap(
-            Settings(data_dir=tmp_path),
+        return deployment.hub(
             subscribers=[Inventory(), Atp()],
             flows=[ConsumptionFlow(FlowSettings(backflush=True))],
             sinks={"erp": erp},
             clock=clock,
+            durable=True,
         )
 
     hub = start()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from deployments import Deployment
 from flow_fakes import FakeSink
 
-from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
+from plantwire.bootstrap import Hub
 from plantwire.clocks import ManualClock
 from plantwire.flows.catalog.calendar import PlantCalendar
 from plantwire.flows.catalog.procurement import procurement_flows
@@ -45,11 +45,11 @@ World = tuple[Hub, ManualClock, FakeSink, FakeSink]
 
 
 @pytest.fixture
-def world() -> World:
+def world(deployment: Deployment) -> World:
     clock = ManualClock(FRIDAY_17.timestamp())
     supplier, erp = FakeSink("supplier"), FakeSink("erp")
-    hub = bootstrap_for_tests(clock=clock, flows=procurement_flows(SETTINGS),
-                              sinks={"supplier": supplier, "erp": erp})
+    hub = deployment.hub(clock=clock, flows=procurement_flows(SETTINGS),
+                         sinks={"supplier": supplier, "erp": erp})
     return hub, clock, supplier, erp
 
 
@@ -221,19 +221,22 @@ def test_erp_refusing_the_update_raises(world: World) -> None:
     assert instance(hub, f"{PO}|r0")["status"] == "finished"
 
 
-def test_restart_mid_saga_resumes_without_repeating(tmp_path: Path) -> None:
+def test_restart_mid_saga_resumes_without_repeating(deployment: Deployment) -> None:
     clock = ManualClock(FRIDAY_17.timestamp())
     supplier, erp = FakeSink("supplier"), FakeSink("erp")
     sinks = {"supplier": supplier, "erp": erp}
-    settings = Settings(data_dir=tmp_path)
-    hub = bootstrap(settings, flows=procurement_flows(SETTINGS), sinks=sinks, clock=clock)
+
+    def start() -> Hub:
+        return deployment.hub(flows=procurement_flows(SETTINGS), sinks=sinks, clock=clock, durable=True)
+
+    hub = start()
     supplier.down = True
     submit(hub, po())
     hub.journal.close()
     hub.state.close()
     supplier.down = False
     clock.advance(60)
-    again = bootstrap(settings, flows=procurement_flows(SETTINGS), sinks=sinks, clock=clock)
+    again = start()
     again.drain()
     again.ingest.submit_sync([po()])  # the source redelivers after the restart
     again.drain()
@@ -241,15 +244,14 @@ def test_restart_mid_saga_resumes_without_repeating(tmp_path: Path) -> None:
     again.journal.close()
     again.state.close()
     clock.advance(datetime(2027, 1, 18, 9, 2, tzinfo=BERLIN).timestamp() - clock.now())
-    third = bootstrap(settings, flows=procurement_flows(SETTINGS), sinks=sinks, clock=clock)
+    third = start()
     third.drain()
     assert kinds(third) == ["ack-sla-missed"]  # the timer survived two restarts
     submit(third, ack([{"line": 10, "status": "changed", "quantity": qty(90)},
                        {"line": 20, "status": "accepted"}]))
     assert erp.names() == ["update_po_lines"] and supplier.calls == 2
     assert instance(third, f"{PO}|r0")["status"] == "finished"
-    third.journal.close()
-    third.state.close()
+    third.close()
 
 
 def released(order_id: str, items: list[str], start_hours: int = 2) -> dict[str, Any]:
@@ -312,14 +314,14 @@ def test_delay_that_no_open_order_needs_is_only_noted(world: World) -> None:
     assert instance(hub, f"po|{PO}", "supply-delay")["state"]["notes"]
 
 
-def test_delay_reads_the_atp_reservations_when_the_hub_runs_them() -> None:
+def test_delay_reads_the_atp_reservations_when_the_hub_runs_them(deployment: Deployment) -> None:
     from plantwire.projections.atp import Atp
     from plantwire.projections.inventory import Inventory
 
     clock = ManualClock(FRIDAY_17.timestamp())
     sinks = {"supplier": FakeSink("supplier"), "erp": FakeSink("erp")}
-    hub = bootstrap_for_tests(subscribers=[Inventory(), Atp()], clock=clock,
-                              flows=procurement_flows(SETTINGS), sinks=sinks)
+    hub = deployment.hub(subscribers=[Inventory(), Atp()], clock=clock, flows=procurement_flows(SETTINGS),
+                         sinks=sinks)
     receipt = {"receipt_id": "5000001", "po_number": "4500000099", "plant": "1000",
                "received_at": FRIDAY_17.isoformat(),
                "lines": [{"line": 1, "po_line": 10, "item_id": "RM-HOUSING-A", "quantity": qty(50),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from deployments import Deployment
 from flow_fakes import FakeSink
 
-from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
+from plantwire.bootstrap import Hub
 from plantwire.clocks import ManualClock
 from plantwire.flows.catalog.procurement_settings import ProcurementSettings
 from plantwire.flows.catalog.quality_hold import QualityHold
@@ -49,10 +49,10 @@ World = tuple[Hub, ManualClock, FakeSink, FakeSink]
 
 
 @pytest.fixture
-def world() -> World:
+def world(deployment: Deployment) -> World:
     clock = ManualClock(NOW.timestamp())
     wms, erp = FakeSink("wms"), FakeSink("erp")
-    hub = bootstrap_for_tests(clock=clock, flows=[QualityHold(SETTINGS)], sinks={"wms": wms, "erp": erp})
+    hub = deployment.hub(clock=clock, flows=[QualityHold(SETTINGS)], sinks={"wms": wms, "erp": erp})
     submit(hub, stock("1", "RM01", 30), stock("2", "RM02", 5), stock("3", "RM01", 7, lot="L2"))
     return hub, clock, wms, erp
 
@@ -192,17 +192,20 @@ def test_refused_unblock_raises(world: World) -> None:
     assert instance(hub)["outcome"] == "released"
 
 
-def test_restart_mid_saga_keeps_the_deadline_and_blocks_once(tmp_path: Path) -> None:
+def test_restart_mid_saga_keeps_the_deadline_and_blocks_once(deployment: Deployment) -> None:
     clock, wms, erp = ManualClock(NOW.timestamp()), FakeSink("wms"), FakeSink("erp")
-    settings = Settings(data_dir=tmp_path)
     sinks = {"wms": wms, "erp": erp}
-    hub = bootstrap(settings, flows=[QualityHold(SETTINGS)], sinks=sinks, clock=clock)
+
+    def start() -> Hub:
+        return deployment.hub(flows=[QualityHold(SETTINGS)], sinks=sinks, clock=clock, durable=True)
+
+    hub = start()
     wms.down = True
     submit(hub, placed(12, "RM01"))
     hub.journal.close()
     hub.state.close()
     clock.advance(600)
-    again = bootstrap(settings, flows=[QualityHold(SETTINGS)], sinks=sinks, clock=clock)
+    again = start()
     again.drain()
     # the relay sends an instance's commands one at a time, so the ERP block waits behind the WMS's
     assert sorted(e["details"]["target"] for e in again.exceptions.list()) == ["erp", "wms"]
@@ -213,5 +216,4 @@ def test_restart_mid_saga_keeps_the_deadline_and_blocks_once(tmp_path: Path) -> 
     submit(again, released())
     assert wms.names() == ["block_lot", "unblock_lot"]
     assert erp.movements() == [("block", "RM01", "12"), ("unblock", "RM01", "12")]
-    again.journal.close()
-    again.state.close()
+    again.close()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from deployments import Deployment
 from flow_fakes import FakeSink
 
-from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
+from plantwire.bootstrap import Hub
 from plantwire.clocks import ManualClock
 from plantwire.flows.api import Command
 from plantwire.flows.catalog.procurement_settings import ProcurementSettings
@@ -49,10 +49,10 @@ World = tuple[Hub, ManualClock, FakeSink]
 
 
 @pytest.fixture
-def world() -> World:
+def world(deployment: Deployment) -> World:
     clock = ManualClock(NOW.timestamp())
     erp = FakeSink("erp")
-    hub = bootstrap_for_tests(clock=clock, flows=[Receipt(SETTINGS)], sinks={"erp": erp})
+    hub = deployment.hub(clock=clock, flows=[Receipt(SETTINGS)], sinks={"erp": erp})
     return hub, clock, erp
 
 
@@ -190,25 +190,27 @@ def test_refused_reversal_is_raised_for_a_person(world: World) -> None:
     assert "ERP-1" in comp["action"]
 
 
-def test_restart_mid_saga_resumes_and_posts_each_document_once(tmp_path: Path) -> None:
+def test_restart_mid_saga_resumes_and_posts_each_document_once(deployment: Deployment) -> None:
     clock, erp = ManualClock(NOW.timestamp()), FakeSink("erp")
-    settings = Settings(data_dir=tmp_path)
-    hub = bootstrap(settings, flows=[Receipt(SETTINGS)], sinks={"erp": erp}, clock=clock)
+
+    def start() -> Hub:
+        return deployment.hub(flows=[Receipt(SETTINGS)], sinks={"erp": erp}, clock=clock, durable=True)
+
+    hub = start()
     erp.refuse = lambda c: False
     submit(hub, po())
     hub.ingest.submit_sync([gr()])
-    hub.dispatcher.drain()
+    hub.drain(commands=False)
     hub.relay.step()  # the first goods receipt is posted...
     with hub.state.transaction() as tx:
         [(_, row)] = tx.scan("outbox")
     erp.execute(row["id"], Command(**row["command"]))  # ...and the second reached the ERP, then a crash
     hub.journal.close()
     hub.state.close()
-    again = bootstrap(settings, flows=[Receipt(SETTINGS)], sinks={"erp": erp}, clock=clock)
+    again = start()
     again.ingest.submit_sync([gr(eid="GR-redelivered")])
     again.drain()
     assert erp.names() == ["post_goods_movement", "post_goods_movement",
                            "post_financial_document", "post_financial_document"]
     assert receipt_state(again)["status"] == "posted"
-    again.journal.close()
-    again.state.close()
+    again.close()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
+import pytest
+from deployments import Deployment
+
+from plantwire.bootstrap import Hub
 from plantwire.clocks import ManualClock
 from plantwire.domain.quantities import UomConversion
 from plantwire.errors import BusinessRuleViolation, TargetUnavailable
@@ -119,11 +121,11 @@ def final_completion(order: str) -> dict[str, Any]:
 
 
 class World:
-    def __init__(self, settings: FlowSettings | None = None, hub: Hub | None = None) -> None:
+    def __init__(self, deployment: Deployment, settings: FlowSettings | None = None) -> None:
         self.clock = ManualClock()
         self.wms, self.mes = FakeSink(), FakeSink()
         self.flow = ReleaseFlow(settings or FlowSettings())
-        self.hub = hub or bootstrap_for_tests(
+        self.hub = deployment.hub(
             subscribers=[Inventory(), Atp()],
             clock=self.clock,
             flows=[self.flow],
@@ -148,8 +150,8 @@ class World:
         ]
 
 
-def test_happy_path_stages_everything_downloads_and_finishes() -> None:
-    w = World()
+def test_happy_path_stages_everything_downloads_and_finishes(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("P0", "RM-A", 100, "R1"), received("P0", "RM-B", 50, "R2", line=20))
     w.feed(released("O1", [("RM-A", 30), ("RM-B", 20)]))
     assert w.staged() == [("RM-A", "30"), ("RM-B", "20")]
@@ -160,8 +162,10 @@ def test_happy_path_stages_everything_downloads_and_finishes() -> None:
     assert w.hub.exceptions.list() == []
 
 
-def test_shortage_names_the_earliest_covering_po_then_stages_the_rest_when_it_arrives() -> None:
-    w = World()
+def test_shortage_names_the_earliest_covering_po_then_stages_the_rest_when_it_arrives(
+    deployment: Deployment
+) -> None:
+    w = World(deployment)
     w.feed(
         approved("P-LATE", "RM-B", 40, "2026-12-09"),
         approved("P-SOON", "RM-B", 40, "2026-12-01"),
@@ -187,8 +191,8 @@ def test_shortage_names_the_earliest_covering_po_then_stages_the_rest_when_it_ar
     assert len(w.hub.exceptions.list()) == 1  # one shortage, not one per recheck
 
 
-def test_shortage_without_an_open_po_says_to_buy() -> None:
-    w = World()
+def test_shortage_without_an_open_po_says_to_buy(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(released("O1", [("RM-A", 30)]))
     [ex] = w.hub.exceptions.list()
     assert "no open purchase order covers it" in ex["message"] and "short by 30 EA" in ex["message"]
@@ -196,32 +200,35 @@ def test_shortage_without_an_open_po_says_to_buy() -> None:
     assert w.wms.effects == {} and w.mes.names() == ["download_order"]
 
 
-def test_stock_reserved_by_another_order_is_not_available() -> None:
-    w = World()
+@pytest.mark.projection_lag
+def test_stock_reserved_by_another_order_is_not_available(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("P0", "RM-A", 40, "R1"), released("O1", [("RM-A", 30)]), released("O2", [("RM-A", 20)]))
     [ex] = w.hub.exceptions.list()
     assert ex["details"]["order"] == "O2" and ex["details"]["missing"] == "10"
     assert w.staged() == [("RM-A", "30"), ("RM-A", "10")]
 
 
-def test_duplicate_and_repeated_releases_stage_and_download_once() -> None:
-    w = World()
+def test_duplicate_and_repeated_releases_stage_and_download_once(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("P0", "RM-A", 100, "R1"))
     first = released("O1", [("RM-A", 30)])
     w.feed(first, first, released("O1", [("RM-A", 30)], id_="REL-O1/again"))
     assert w.wms.names() == ["request_staging"] and w.mes.names() == ["download_order"]
 
 
-def test_completion_before_release_finishes_and_the_late_release_stages_nothing() -> None:
-    w = World()
+def test_completion_before_release_finishes_and_the_late_release_stages_nothing(
+    deployment: Deployment
+) -> None:
+    w = World(deployment)
     w.feed(received("P0", "RM-A", 100, "R1"), final_completion("O1"))
     assert w.instance("O1")["outcome"] == "completed-before-release"
     w.feed(released("O1", [("RM-A", 30)]))
     assert w.wms.effects == {} and w.mes.effects == {} and w.instance("O1")["ignored"] == 1
 
 
-def test_final_completion_ends_a_release_still_waiting_for_stock() -> None:
-    w = World()
+def test_final_completion_ends_a_release_still_waiting_for_stock(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(released("O1", [("RM-A", 30)]), final_completion("O1"))
     assert w.instance("O1")["outcome"] == "completed"
     w.clock.advance(10_000)
@@ -229,8 +236,8 @@ def test_final_completion_ends_a_release_still_waiting_for_stock() -> None:
     assert w.wms.effects == {}
 
 
-def test_wms_down_then_back_stages_once() -> None:
-    w = World()
+def test_wms_down_then_back_stages_once(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("P0", "RM-A", 100, "R1"))
     w.wms.down = True
     w.feed(released("O1", [("RM-A", 30)]))
@@ -242,8 +249,8 @@ def test_wms_down_then_back_stages_once() -> None:
     assert w.instance("O1")["outcome"] == "staged"
 
 
-def test_refused_staging_and_download_raise_exceptions() -> None:
-    w = World()
+def test_refused_staging_and_download_raise_exceptions(deployment: Deployment) -> None:
+    w = World(deployment)
     w.feed(received("P0", "RM-A", 100, "R1"))
     w.wms.refuse.add("request_staging")
     w.mes.refuse.add("download_order")
@@ -254,11 +261,14 @@ def test_refused_staging_and_download_raise_exceptions() -> None:
     assert w.instance("O1")["status"] == "running"
 
 
-def test_requirement_is_converted_to_the_base_unit_or_flagged_when_it_cannot_be() -> None:
+@pytest.mark.projection_lag
+def test_requirement_is_converted_to_the_base_unit_or_flagged_when_it_cannot_be(
+    deployment: Deployment
+) -> None:
     settings = FlowSettings(
         base_units={"RM-A": "EA"}, conversions=(UomConversion(from_uom="BOX", to_uom="EA", factor=12),)
     )  # type: ignore[arg-type]
-    w = World(settings)
+    w = World(deployment, settings)
     w.feed(received("P0", "RM-A", 100, "R1"), released("O1", [("RM-A", 2)], uom="BOX"))
     assert w.staged() == [("RM-A", "24")] and w.hub.exceptions.list() == []
     w.feed(released("O2", [("RM-A", 2)], uom="PAL"))
@@ -266,17 +276,16 @@ def test_requirement_is_converted_to_the_base_unit_or_flagged_when_it_cannot_be(
     assert ex["kind"] == "unknown-conversion" and ex["details"]["item"] == "RM-A"
 
 
-def test_restart_mid_saga_resumes_without_doing_anything_twice(tmp_path: Path) -> None:
+def test_restart_mid_saga_resumes_without_doing_anything_twice(deployment: Deployment) -> None:
     clock, wms, mes = ManualClock(), FakeSink(), FakeSink()
-    settings = Settings(data_dir=tmp_path)
 
     def start() -> Hub:
-        return bootstrap(
-            settings,
+        return deployment.hub(
             subscribers=[Inventory(), Atp()],
             flows=[ReleaseFlow(FlowSettings())],
             sinks={"wms": wms, "mes": mes},
             clock=clock,
+            durable=True,
         )
 
     hub = start()

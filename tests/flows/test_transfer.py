@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from deployments import Deployment
 from flow_fakes import FakeSink
 
-from plantwire.bootstrap import Hub, Settings, bootstrap, bootstrap_for_tests
+from plantwire.bootstrap import Hub
 from plantwire.clocks import ManualClock
 from plantwire.flows.api import Command
 from plantwire.flows.catalog.procurement_settings import ProcurementSettings
@@ -32,9 +32,9 @@ World = tuple[Hub, ManualClock, FakeSink]
 
 
 @pytest.fixture
-def world() -> World:
+def world(deployment: Deployment) -> World:
     clock, erp = ManualClock(NOW.timestamp()), FakeSink("erp")
-    hub = bootstrap_for_tests(subscribers=[], clock=clock, flows=[Transfer(SETTINGS)], sinks={"erp": erp})
+    hub = deployment.hub(subscribers=[], clock=clock, flows=[Transfer(SETTINGS)], sinks={"erp": erp})
     return hub, clock, erp
 
 
@@ -100,21 +100,24 @@ def test_cross_plant_transfer_is_posted_and_noted_in_transit(world: World) -> No
     assert inst["outcome"] == "posted-in-transit" and inst["state"]["in_transit"]["to_plant"] == "2000"
 
 
-def test_restart_mid_saga_posts_once(tmp_path: Path) -> None:
+def test_restart_mid_saga_posts_once(deployment: Deployment) -> None:
     clock, erp = ManualClock(NOW.timestamp()), FakeSink("erp")
-    settings = Settings(data_dir=tmp_path)
-    hub = bootstrap(settings, subscribers=[], flows=[Transfer(SETTINGS)], sinks={"erp": erp}, clock=clock)
+
+    def start() -> Hub:
+        return deployment.hub(subscribers=[], flows=[Transfer(SETTINGS)], sinks={"erp": erp}, clock=clock,
+                              durable=True)
+
+    hub = start()
     hub.ingest.submit_sync([transferred()])
-    hub.dispatcher.drain()
+    hub.drain(commands=False)
     with hub.state.transaction() as tx:
         [(_, row)] = tx.scan("outbox")
     erp.execute(row["id"], Command(**row["command"]))  # the ERP posted it, then the hub died
     hub.journal.close()
     hub.state.close()
-    again = bootstrap(settings, subscribers=[], flows=[Transfer(SETTINGS)], sinks={"erp": erp}, clock=clock)
+    again = start()
     again.ingest.submit_sync([transferred(eid="TR-1-redelivered")])
     again.drain()
     assert erp.calls == 2 and len(erp.effects) == 1
     assert instance(again)["outcome"] == "posted"
-    again.journal.close()
-    again.state.close()
+    again.close()

@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 import pytest
+from deployments import Deployment
 
-from plantwire.bootstrap import Hub, bootstrap_for_tests
+from plantwire.bootstrap import Hub
 from plantwire.clocks import ManualClock
 from plantwire.domain.quantities import UomConversion
 from plantwire.projections import atp
@@ -149,8 +150,8 @@ def unhold(hid: str) -> dict[str, Any]:
     )
 
 
-def hub(**kw: Any) -> Hub:
-    return bootstrap_for_tests(subscribers=[Inventory(), Atp(**kw)], clock=ManualClock())
+def hub(deployment: Deployment, **kw: Any) -> Hub:
+    return deployment.hub(subscribers=[Inventory(), Atp(**kw)], clock=ManualClock())
 
 
 def feed(h: Hub, *events: dict[str, Any]) -> None:
@@ -210,8 +211,8 @@ def test_open_quantity_and_atp() -> None:
 # ---- the projection -----------------------------------------------------------------------------
 
 
-def test_release_reserves_consumption_and_final_completion_release_it() -> None:
-    h = hub()
+def test_release_reserves_consumption_and_final_completion_release_it(deployment: Deployment) -> None:
+    h = hub(deployment)
     feed(h, received("PO1", "RM-A", 100), released("O1", [("RM-A", 30)]))
     assert rows(h, "RM-A")[("RM01", "")] | {} == {
         "plant": PLANT,
@@ -236,15 +237,15 @@ def test_release_reserves_consumption_and_final_completion_release_it() -> None:
     assert rows(h, "FG-1")[("FG01", "L1")]["on_hand"] == "10"
 
 
-def test_consumption_before_release_is_netted_when_the_release_arrives() -> None:
-    h = hub()
+def test_consumption_before_release_is_netted_when_the_release_arrives(deployment: Deployment) -> None:
+    h = hub(deployment)
     feed(h, received("PO1", "RM-A", 100), consumed("O1", "C1", "RM-A", 10), released("O1", [("RM-A", 30)]))
     r = rows(h, "RM-A")[("RM01", "")]
     assert (r["on_hand"], r["reserved"], r["atp"]) == ("90", "20", "70")
 
 
-def test_quality_hold_blocks_the_lot_and_its_release_unblocks() -> None:
-    h = hub()
+def test_quality_hold_blocks_the_lot_and_its_release_unblocks(deployment: Deployment) -> None:
+    h = hub(deployment)
     feed(
         h,
         completed("O1", "K1", 8, final=False, lot="L1"),
@@ -258,14 +259,14 @@ def test_quality_hold_blocks_the_lot_and_its_release_unblocks() -> None:
     assert rows(h, "FG-1")[("FG01", "L1")]["atp"] == "8"
 
 
-def test_hold_release_before_placement_leaves_nothing_blocked() -> None:
-    h = hub()
+def test_hold_release_before_placement_leaves_nothing_blocked(deployment: Deployment) -> None:
+    h = hub(deployment)
     feed(h, completed("O1", "K1", 8, final=False), unhold("H1"), hold("H1", "FG-1", "L1", quantity=3))
     assert rows(h, "FG-1")[("FG01", "L1")]["blocked"] == "0"
 
 
-def test_in_transit_follows_approval_revision_ack_delay_and_receipt() -> None:
-    h = hub()
+def test_in_transit_follows_approval_revision_ack_delay_and_receipt(deployment: Deployment) -> None:
+    h = hub(deployment)
     feed(h, approved("PO1", [(10, "RM-A", 50, "2026-12-01"), (20, "RM-B", 20, "2026-12-02")]))
     assert rows(h, "RM-A")[("", "")]["in_transit"] == "50"
     feed(
@@ -322,8 +323,10 @@ def test_in_transit_follows_approval_revision_ack_delay_and_receipt() -> None:
     assert ("", "") not in rows(h, "RM-A")
 
 
-def test_rejected_lines_are_not_in_transit_and_cover_prefers_the_earliest_date() -> None:
-    h = hub()
+def test_rejected_lines_are_not_in_transit_and_cover_prefers_the_earliest_date(
+    deployment: Deployment
+) -> None:
+    h = hub(deployment)
     feed(
         h,
         approved("PO2", [(10, "RM-A", 10, "2026-12-09")]),
@@ -352,8 +355,8 @@ def test_rejected_lines_are_not_in_transit_and_cover_prefers_the_earliest_date()
         assert atp.earliest_cover(tx.scan, PLANT, "RM-A", D(15))["po"] == "PO2"  # type: ignore[index]
 
 
-def test_availability_excludes_the_orders_own_reservation_and_later_releases() -> None:
-    h = hub()
+def test_availability_excludes_the_orders_own_reservation_and_later_releases(deployment: Deployment) -> None:
+    h = hub(deployment)
     feed(
         h,
         received("PO1", "RM-A", 50),
@@ -375,24 +378,24 @@ def test_availability_excludes_the_orders_own_reservation_and_later_releases() -
         assert other.own_reservation is None and other.free == D(0)
 
 
-def test_units_are_converted_to_the_items_unit() -> None:
+def test_units_are_converted_to_the_items_unit(deployment: Deployment) -> None:
     conv = [UomConversion(from_uom="KG", to_uom="G", factor=D(1000))]
-    h = hub(base_units={"RM-A": "KG"}, conversions=conv)
+    h = hub(deployment, base_units={"RM-A": "KG"}, conversions=conv)
     feed(h, received("PO1", "RM-A", 5, uom="KG"), released("O1", [("RM-A", 1500)], uom="G"))
     r = rows(h, "RM-A")[("RM01", "")]
     assert (r["uom"], r["on_hand"], r["reserved"], r["atp"]) == ("KG", "5", "1.5", "3.5")
 
 
-def test_an_unconvertible_unit_is_refused_not_mixed() -> None:
-    h = hub()
+def test_an_unconvertible_unit_is_refused_not_mixed(deployment: Deployment) -> None:
+    h = hub(deployment)
     feed(h, received("PO1", "RM-A", 5), released("O1", [("RM-A", 1500)], uom="G"))
     assert rows(h, "RM-A")[("RM01", "")]["reserved"] == "0"
     [dead] = h.dead_letters.list()
     assert dead["subscriber"] == "atp" and "declare the conversion" in dead["error_message"]
 
 
-def test_atp_view_filters_by_item_and_location() -> None:
-    h = hub()
+def test_atp_view_filters_by_item_and_location(deployment: Deployment) -> None:
+    h = hub(deployment)
     feed(h, *plant_day(PLANT, 3, seed=5))
     with h.state.transaction() as tx:
         everything = atp_view(tx)
@@ -403,8 +406,8 @@ def test_atp_view_filters_by_item_and_location() -> None:
     assert all(r["reserved"] == "0" for r in everything)
 
 
-def test_forget_undoes_each_event_exactly() -> None:
-    h = hub()
+def test_forget_undoes_each_event_exactly(deployment: Deployment) -> None:
+    h = hub(deployment)
     before = dump(h)
     feed(h, *plant_day(PLANT, 4, seed=11))
     sub = Atp()
@@ -421,8 +424,8 @@ def test_forget_undoes_each_event_exactly() -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_replay_rebuilds_the_projection_byte_for_byte(seed: int) -> None:
-    h = hub()
+def test_replay_rebuilds_the_projection_byte_for_byte(deployment: Deployment, seed: int) -> None:
+    h = hub(deployment)
     feed(h, *plant_day(PLANT, 25, seed=seed))
     feed(h, hold("HX", "RM-BOLT-M8", None, quantity=3), consumed("1000003", "X-1", "RM-SEAL-KIT", 1))
     live = dump(h)
