@@ -173,6 +173,8 @@ def serve(data_dir: DataDir,
         run_http(create_app(hub, run_worker=not (no_worker or ingest_only or worker_child),
                             run_sources=not (ingest_only or worker_child)),
                  host, port, shared=ingest_processes > 1 or ingest_only)
+    except KeyboardInterrupt:  # uvicorn shut down gracefully on Ctrl-C / SIGINT, then re-raised it
+        pass
     finally:
         for child in children:
             child.stop()

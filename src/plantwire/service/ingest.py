@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -94,14 +94,23 @@ class _Warned:
     warnings: tuple[Issue, ...]
 
 
+START_AT_ONCE = 100
+"""A request with this many events starts a commit at once; fewer wait for the loop's turn."""
+
+
 class GroupCommitter:
-    """Appends from many concurrent requests share one journal transaction and one fsync."""
+    """Appends from many concurrent requests share one journal transaction and one fsync.
+
+    While the writer is idle, a batch starts a commit at once, and single events start one at the
+    end of the event loop's turn (with the others read in that turn); appends that arrive while a
+    commit runs go together in the next one. So a commit never waits for requests still being
+    validated, and validation overlaps the commit before it (its fsync, and on a second core its
+    inserts: SQLite releases the GIL while it works)."""
 
     def __init__(self, journal: Journal, on_commit: Callable[[], None], max_rows: int = 5000) -> None:
         self._journal, self._on_commit, self._max = journal, on_commit, max_rows
         self._queue: deque[tuple[list[Pending], asyncio.Future[list[AppendOutcome]]]] = deque()
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._busy = self._kicking = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="journal-writer")
         self.commits = 0
         self.committed_rows = 0
@@ -109,52 +118,56 @@ class GroupCommitter:
     async def append(self, batch: list[Pending]) -> list[AppendOutcome]:
         """Durably append; returns when the group holding this batch has committed."""
         loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done():
-            self._wake = asyncio.Event()
-            self._task = loop.create_task(self._run())
         fut: asyncio.Future[list[AppendOutcome]] = loop.create_future()
         self._queue.append((batch, fut))
-        assert self._wake is not None
-        self._wake.set()
+        if self._busy:
+            pass
+        elif len(batch) >= START_AT_ONCE:
+            self._start(loop)
+        elif not self._kicking:  # single events: first gather what this loop turn has read
+            self._kicking = True
+            loop.call_soon(self._kick, loop)
         return await fut
 
-    async def _run(self) -> None:
-        assert self._wake is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                group = [self._queue.popleft()]
-                rows = len(group[0][0])
-                while self._queue and rows + len(self._queue[0][0]) <= self._max:
-                    rows += len(self._queue[0][0])
-                    group.append(self._queue.popleft())
-                await self._commit(loop, group)
+    def _kick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._kicking = False
+        if self._queue and not self._busy:
+            self._start(loop)
 
-    async def _commit(self, loop: asyncio.AbstractEventLoop,
-                      group: list[tuple[list[Pending], asyncio.Future[list[AppendOutcome]]]]) -> None:
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        group = [self._queue.popleft()]
+        rows = len(group[0][0])
+        while self._queue and rows + len(self._queue[0][0]) <= self._max:
+            rows += len(self._queue[0][0])
+            group.append(self._queue.popleft())
         flat = [p for batch, _ in group for p in batch]
-        try:
-            outcomes = await loop.run_in_executor(self._pool, self._journal.append, flat)
-        except Exception as exc:  # handed to every waiting request, which answers 503
+        self._busy = True
+        done = self._pool.submit(self._journal.append, flat)
+        done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finish, loop, group, f))
+
+    def _finish(self, loop: asyncio.AbstractEventLoop,
+                group: list[tuple[list[Pending], asyncio.Future[list[AppendOutcome]]]],
+                done: Future[list[AppendOutcome]]) -> None:
+        self._busy = False
+        exc = done.exception()
+        if exc is not None:  # handed to every waiting request, which answers 503
             for _, fut in group:
                 if not fut.done():
                     fut.set_exception(exc)
-            return
-        at = 0
-        for batch, fut in group:
-            if not fut.done():
-                fut.set_result(outcomes[at : at + len(batch)])
-            at += len(batch)
-        self.commits += 1
-        self.committed_rows += len(flat)
-        self._on_commit()
+        else:
+            outcomes, at = done.result(), 0
+            for batch, fut in group:
+                if not fut.done():
+                    fut.set_result(outcomes[at : at + len(batch)])
+                at += len(batch)
+            self.commits += 1
+            self.committed_rows += at
+            self._on_commit()
+        if self._queue:
+            self._start(loop)
 
     def close(self) -> None:
         """Stop the writer thread."""
-        if self._task is not None:
-            self._task.cancel()
         self._pool.shutdown(wait=True)
 
 
