@@ -1,6 +1,6 @@
 """Ingest benchmark: the hub's HTTP ingest, group commit and replay, each next to a raw baseline.
 
-    .venv/bin/python benchmarks/ingest.py [--quick] [--no-worker | --delivery-thread]
+    .venv/bin/python benchmarks/ingest.py [--quick] [--delivery after|thread|process]
                                           [--ingest-processes N] [--keep DIR]
 
 Every figure is printed next to a baseline measured in the same run, as a ratio:
@@ -19,8 +19,10 @@ Every figure is printed next to a baseline measured in the same run, as a ratio:
 (d) (a) and (b) again against `serve --ingest-processes 2`, not pinned: the hub as it would run on
     this 2-core machine (the raw insert baseline is one SQLite writer either way).
 
-In (a), (b) and (d) delivery runs in serve's child worker process, on any core (`--delivery-thread`
-puts it in a thread of the pinned server, where it takes CPU from ingest).
+(e) delivery: by default (a), (b) and (d) measure ingest alone (`serve --no-worker`); afterwards a
+    `plantwire worker` on the server's core delivers the whole journal to the three read models, timed.
+    `--delivery thread` delivers in a thread of the pinned server during the load (taking CPU from
+    ingest); `--delivery process` in serve's child worker process, on any core.
 
 Timings are printed, never asserted. The script exits non-zero only when a request failed.
 """
@@ -424,6 +426,32 @@ def phase_noop(work: Path, warm: list[list[bytes]], reqs: list[list[bytes]], siz
     return load
 
 
+def phase_delivery(hub: Server, data_dir: Path, work: Path, sizes: Sizes, report: Report
+                   ) -> tuple[int, float]:
+    """A `plantwire worker` on the server's core delivers the whole journal to the three read
+    models (the hub, idle now, answers /v1/status); returns (entries, seconds)."""
+    head = int(hub.http.get("/v1/status").json()["journal_head"])
+    log = (work / "worker.log").open("wb")
+    t0 = time.perf_counter()
+    worker = subprocess.Popen([*pin(0), PLANTWIRE, "worker", "--data-dir", str(data_dir)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        lag = wait_delivery(hub, sizes.catch_up_seconds * 3)
+        seconds = time.perf_counter() - t0
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+    if lag:
+        report.errors.append(f"!!! delivery did not catch up: {lag} entries left; see {work / 'worker.log'}")
+    print(f"delivery after ingest: {head} entries to 3 read models in {seconds:.1f} s "
+          f"({num(head / seconds)} entries/s, worker on the server's core, start-up included)", flush=True)
+    return head, seconds
+
+
 @dataclass
 class Spread:
     """The (d) run: the hub with several ingest processes, free to use every core."""
@@ -435,7 +463,8 @@ class Spread:
     batch_commits: int
 
 
-def phase_spread(work: Path, events: Events, sizes: Sizes, processes: int, report: Report) -> Spread:
+def phase_spread(work: Path, events: Events, sizes: Sizes, processes: int, report: Report,
+                 apart: bool) -> Spread:
     """Single events and batches of 1000 against `serve --ingest-processes N` (not pinned; delivery
     in its child worker), on a data directory of its own."""
     data_dir = work / f"hub-{processes}-processes"
@@ -447,7 +476,7 @@ def phase_spread(work: Path, events: Events, sizes: Sizes, processes: int, repor
     b1000 = batch_requests(port, token, per_sender(events.orders(sizes.batch_max_events), BATCH_SENDERS),
                            1000)
     cmd = [PLANTWIRE, "serve", "--data-dir", str(data_dir), "--port", str(port),
-           "--ingest-processes", str(processes)]
+           "--ingest-processes", str(processes), *(["--no-worker"] if apart else [])]
     hub = Server(cmd, port, work / f"hub-{processes}.log", "/healthz", token)
     probe = JournalProbe(data_dir)
     try:
@@ -467,11 +496,10 @@ def phase_spread(work: Path, events: Events, sizes: Sizes, processes: int, repor
 def main() -> int:  # noqa: C901 - one straight script, phase after phase
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts (< 60 s), for the smoke test")
-    parser.add_argument("--delivery-thread", action="store_true",
-                        help="deliver in a thread of the (pinned) server process, not in serve's child "
-                             "worker process (which runs on any core)")
-    parser.add_argument("--no-worker", action="store_true",
-                        help="serve without the in-process delivery worker (ingest alone)")
+    parser.add_argument("--delivery", choices=("after", "thread", "process"), default="after",
+                        help="after (default): ingest alone (serve --no-worker), then a `plantwire worker` "
+                             "on the server's core delivers the whole journal, timed; thread: delivery in "
+                             "a thread of the pinned server; process: in serve's child worker (any core)")
     parser.add_argument("--keep", type=Path, help="keep the hub's data directory here")
     parser.add_argument("--ingest-processes", type=int, default=2,
                         help="for (d): `serve --ingest-processes N`, not pinned (1 skips it)")
@@ -488,8 +516,7 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
     pinned = bool(pin(0))
     print(f"plantwire ingest benchmark ({'quick' if args.quick else 'default'}), run {tag}; "
           f"server on core 0, load generator on core 1: {'yes' if pinned else 'no (taskset missing)'}; "
-          f"delivery: {'off' if args.no_worker else 'thread' if args.delivery_thread else 'child process'}"
-          "; "
+          f"delivery: {args.delivery}; "
           f"data in {work}",
           flush=True)
     try:
@@ -525,24 +552,22 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
 
         # ---- the hub ---------------------------------------------------------------------------------
         cmd = [*pin(0), PLANTWIRE, "serve", "--data-dir", str(data_dir), "--port", str(port)]
-        if args.no_worker:
-            cmd.append("--no-worker")
-        elif not args.delivery_thread:
-            cmd.append("--worker-process")
-        hub = Server(cmd, port, work / "hub.log", "/healthz", token)
-        if pinned and not args.delivery_thread:
+        apart = args.delivery == "after"
+        cmd.append({"after": "--no-worker", "thread": "", "process": "--worker-process"}[args.delivery])
+        hub = Server([c for c in cmd if c], port, work / "hub.log", "/healthz", token)
+        if pinned and args.delivery == "process":
             free_children(hub.pid, all_cores)  # delivery runs in serve's child worker, off the API's core
         probe = JournalProbe(data_dir)
         try:
             run_load(work, port, warm, 30, 1, hub.pid, "hub-warmup", report)
-            if not args.no_worker:
+            if not apart:
                 wait_delivery(hub, sizes.catch_up_seconds)
             h0, m0 = probe.head(), metric_commits(hub)
             one = run_load(work, port, single, sizes.single_seconds, 1, hub.pid, "single", report)
             h1, m1 = probe.head(), metric_commits(hub)
             one_rows, one_commits = probe.commits(h0, h1)
             check = cross_check("single", m0, m1, one_rows, one_commits, report)
-            lag = 0 if args.no_worker else wait_delivery(hub, sizes.catch_up_seconds)
+            lag = "later" if apart else wait_delivery(hub, sizes.catch_up_seconds)
             print(f"hub single-event: {num(one.rps)} req/s, p50 {ms(one.p50)}, p99 {ms(one.p99)}; "
                   f"{one_rows} rows in {one_commits} commits (server core {one.server_cpu:.0%}, "
                   f"load generator core {one.loadgen_cpu:.0%}; delivery lag after: {lag}; {check})",
@@ -555,13 +580,14 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
                 h1, m1 = probe.head(), metric_commits(hub)
                 rows_n, commits = probe.commits(h0, h1)
                 check = cross_check(f"batch{size}", m0, m1, rows_n, commits, report)
-                lag = 0 if args.no_worker else wait_delivery(hub, sizes.catch_up_seconds)
+                lag = "later" if apart else wait_delivery(hub, sizes.catch_up_seconds)
                 batches[size] = (load, rows_n, commits)
                 print(f"hub batch {size}: {num(load.eps)} events/s ({num(load.rps)} req/s, "
                       f"p50 {ms(load.p50)}, "
                       f"p99 {ms(load.p99)}); {rows_n} rows in {commits} commits (server core "
                       f"{load.server_cpu:.0%}; delivery lag after: {lag}; {check})", flush=True)
             server_peak = proc_status(hub.pid, "VmHWM")
+            delivered = phase_delivery(hub, data_dir, work, sizes, report) if apart else None
         finally:
             probe.conn.close()
             code = hub.stop()
@@ -569,8 +595,9 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
             report.errors.append(f"!!! the hub exited with {code}; see {work / 'hub.log'}")
 
         # ---- (d) several ingest processes, every core ---------------------------------------------
-        spread = phase_spread(work, events, sizes, args.ingest_processes, report) if (
-            args.ingest_processes > 1 and not args.no_worker) else None
+        spread = phase_spread(work, events, sizes, args.ingest_processes, report,
+                                                                   args.delivery == "after") if (
+            args.ingest_processes > 1) else None
         if spread is not None:
             print(f"hub with {spread.processes} ingest processes: single-event {num(spread.single.rps)} req/s"
                   " "
@@ -612,6 +639,10 @@ def main() -> int:  # noqa: C901 - one straight script, phase after phase
                   f"{num(noop.rps)} no-op ASGI (1 core)", ratio(spread.single.rps, noop.rps), "")
             r.row(f"(d) {n} ingest processes, batch 1000 events/s", num(spread.batch.eps),
                   f"{num(raw1000)} raw executemany", ratio(spread.batch.eps, raw1000), ">= 0.5")
+        if delivered is not None:
+            rate = delivered[0] / delivered[1]
+            r.row("(e) delivery of the journal, entries/s", num(rate),
+                  f"{num(replay_eps)} replay of inventory alone", ratio(rate, replay_eps), "")
         r.row("(c) replay inventory, events/s", num(replay_eps), f"{num(raw_read_eps)} raw read+loads",
               ratio(replay_eps, raw_read_eps), "")
         r.row("(c) peak RSS, server / replay", f"{server_peak / 1024:.0f} MiB",
