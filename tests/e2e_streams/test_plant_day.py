@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from plantwire.cli.demo import Stack, WebhookRelay, _post_quality, audit, reconcile, wait_settled
+from plantwire.cli.demo import Stack, WebhookRelay, _journaled, _post_quality, audit, reconcile, wait_settled
 from plantwire.simulators.plantday import BOMS, MATERIALS, DayReport, PlantDay
 
 from .conftest import atp_state, replay_atp
@@ -29,7 +29,8 @@ ORDERS = 12
 
 
 def run_day(stack: Stack, orders: int = ORDERS, **kwargs: Any) -> DayReport:
-    day = PlantDay(stack.urls, orders=orders, quality=_post_quality(stack), **kwargs)
+    day = PlantDay(stack.urls, orders=orders, quality=_post_quality(stack), journaled=_journaled(stack),
+                   **kwargs)
     try:
         return day.run()
     finally:

@@ -419,6 +419,17 @@ def _faulty_day(stack: Stack, erp_down: float) -> Iterator[Callable[[str, int, i
         stack.faults(s)
 
 
+def _journaled(stack: Stack) -> Callable[[str], bool]:
+    """Whether the hub has journaled an event of a type (the plant day waits on it)."""
+    def seen(type_: str) -> bool:
+        try:
+            with stack.client() as c:
+                return bool(c.get("/v1/events", params={"type": type_, "limit": 1}).json()["events"])
+        except (httpx.TransportError, ValueError, KeyError):
+            return False
+    return seen
+
+
 def _post_quality(stack: Stack) -> Callable[[Json], None]:
     def post(event: Json) -> None:
         deadline = time.monotonic() + 60
@@ -512,7 +523,8 @@ def run_demo_v2(orders: int, port: int, keep: Path | None, erp_down: float = 4.0
                     tasks[stage] = progress.add_task(stage, total=total)
                 progress.update(tasks[stage], completed=done)
 
-            day = PlantDay(stack.urls, orders=orders, quality=_post_quality(stack), progress=show)
+            day = PlantDay(stack.urls, orders=orders, quality=_post_quality(stack), progress=show,
+                           journaled=_journaled(stack))
             try:
                 report = day.run()
             finally:

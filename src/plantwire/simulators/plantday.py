@@ -139,9 +139,11 @@ class PlantDay:
 
     def __init__(self, urls: SimUrls, orders: int = 12, seed: int = 7,
                  quality: Callable[[Json], None] | None = None,
-                 progress: Callable[[str, int, int], None] | None = None, wait: float = 90.0) -> None:
+                 progress: Callable[[str, int, int], None] | None = None, wait: float = 90.0,
+                 journaled: Callable[[str], bool] | None = None) -> None:
         self.urls, self.plan, self.seed = urls, plan_day(orders, seed), seed
-        self.quality, self.wait = quality, wait
+        self.quality, self.wait, self.journaled = quality, wait, journaled
+        self.staged: dict[str, bool | None] = {}
         self.progress = progress or (lambda stage, done, total: None)
         self.http = {name: httpx.Client(base_url=getattr(urls, name), timeout=10.0)
                      for name in ("erp", "mes", "wms", "supplier")}
@@ -158,6 +160,7 @@ class PlantDay:
         self.purchase()
         self.receive()
         self.release()
+        self.wait_staged()
         self.delay_shipment()
         self.produce()
         self.hold_lot()
@@ -263,6 +266,10 @@ class PlantDay:
         if lines:
             self.report.delay = self.call("supplier", "POST", f"/admin/purchase-orders/{po}/delay",
                                           json={"lineNo": lines[0]["lineNo"], "reason": "carrier capacity"})
+            if self.journaled is not None:  # the orders it delays are open: none has run yet
+                journaled = self.journaled
+                self.until("the hub to journal the shipment delay",
+                           lambda: journaled("procurement.shipment.delayed"))
 
     def _staged(self, aufnr: str, matnr: str, qty: int) -> bool | None:
         """True when every component is on confirmed stage tasks, False when the order is short
@@ -279,9 +286,9 @@ class PlantDay:
             return False
         return True if all(task["status"] == "CONFIRMED" for task in tasks) else None
 
-    def produce(self) -> None:
-        """Run every fully staged order in the MES once the ERP shows its material at the line."""
-        state: dict[str, bool | None] = {}
+    def wait_staged(self) -> None:
+        """Until the hub has acted on every release: each order in the MES, staged or short."""
+        state = self.staged
 
         def settled() -> bool:
             for aufnr, (matnr, qty) in zip(self.report.orders, self.plan.orders, strict=True):
@@ -290,6 +297,10 @@ class PlantDay:
             return all(v is not None for v in state.values())
 
         self.until("every order downloaded to the MES and staged (or short)", settled)
+
+    def produce(self) -> None:
+        """Run every fully staged order in the MES once the ERP shows its material at the line."""
+        state = self.staged
         # short orders stay put: a partial staging is final for the day (nothing else arrives)
         runnable = [n for n, a in enumerate(self.report.orders) if state[a]]
         self.report.short = [a for a in self.report.orders if not state[a]]
