@@ -1,11 +1,12 @@
 """Distributed benchmark: PostgreSQL journal + NATS JetStream bus, end to end with 1, 2, 3 workers,
 next to the raw rates of the same machine in the same run.
 
-    .venv/bin/python benchmarks/distributed.py [--quick] [--events N] [--pg URL] [--nats URL]
+    .venv/bin/python benchmarks/distributed.py [--quick] [--events N] [--rounds R] [--pg URL] [--nats URL]
 
 Load: simulated plant days of 12 plants (about 10 events per production order), validated as
-ingest does, each with a unique identity. Every phase gets a schema and stream prefix of its own
-(dropped at the end), so nothing else on the server is disturbed.
+ingest does, each with a unique identity; document numbers (orders, POs, holds) made unique per
+plant, as one ERP numbers them. Every phase gets a schema and stream prefix of its own (dropped at
+the end), so nothing else on the server is disturbed.
 
 - raw PostgreSQL: batched multi-row INSERT (unnest of binary array parameters, batches of 500, one
   commit each) of the same rows into a table with the journal's columns and unique index.
@@ -14,18 +15,20 @@ ingest does, each with a unique identity. Every phase gets a schema and stream p
 - relay: `JournalRelay` moving the journaled rows to JetStream (the bus path's publish side).
 - end to end: K `plantwire worker --backend PG --bus NATS` processes started and holding their
   partitions; then time from the first append until the tally has every event (journal, relay,
-  fetch, Inventory, ATP and Tally projections, positions, acks), as events/s.
+  fetch, Inventory, ATP and Tally projections, positions, acks), as events/s. Beside it: how busy
+  the machine's cores were meanwhile (all processes), and the workers' CPU time per event.
 
-Raw and path figures are the best of two alternating runs (the machine is shared).
+Every figure is the best of R alternating rounds (default 2; the machine is shared).
 
-Ratios: ingest / raw PostgreSQL (target >= 50 %) and relay / raw JetStream (target >= 60 %).
-Figures are printed; nothing is asserted.
+Ratios: ingest / raw PostgreSQL (target >= 50 %), relay / raw JetStream (target >= 60 %), and end
+to end with K workers / with one. Figures are printed; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import subprocess
@@ -39,7 +42,7 @@ import nats
 import psycopg
 
 from plantwire.bus.nats import BusUrl, JetStreamBus
-from plantwire.bus.relay import JournalRelay, outgoing
+from plantwire.bus.relay import JournalRelay, Outbound, outgoing
 from plantwire.clocks import SystemClock
 from plantwire.domain.catalog import CATALOG
 from plantwire.envelope import JournalEntry, Pending
@@ -53,15 +56,23 @@ PLANTWIRE = str(Path(sys.executable).parent / "plantwire")
 BATCH = 500
 
 
+DOCUMENT_IDS = ("po_number", "order_id", "hold_id")
+"""Document numbers the simulated plant days share (each starts at the same number): made unique per
+plant, as one ERP's numbering is, so no two plants' orders are the same state rows. Business keys
+get the plant too (a transfer's key is its item, which every plant has)."""
+
+
 def events(n: int) -> list[Pending]:
     out: list[Pending] = []
     plants, run = 12, uuid.uuid4().hex[:6]
     per = max(1, n // (plants * 10))
     for p in range(plants):
-        for e in plant_day(plant=str(3000 + p), orders=per, seed=p):
+        plant = str(3000 + p)
+        for e in plant_day(plant=plant, orders=per, seed=p):
+            e = {**e, "id": f"{run}-{p}-{e['id']}",
+                 "data": {k: f"{plant}-{v}" if k in DOCUMENT_IDS else v for k, v in e["data"].items()}}
             key = validate_event(e, CATALOG).envelope.partitionkey
-            out.append(validate_event({**e, "id": f"{run}-{p}-{e['id']}", "partitionkey": f"{p}:{key}"},
-                                      CATALOG))
+            out.append(validate_event({**e, "partitionkey": f"{plant}:{key}"}, CATALOG))
     return out[:n]
 
 
@@ -118,7 +129,7 @@ def bus_url(base: str) -> str:
 
 def raw_jetstream(base: str, entries: list[JournalEntry]) -> float:
     url = BusUrl.parse(bus_url(base))
-    messages, _ = outgoing(url, entries, [0] * url.partitions)
+    messages, _ = outgoing(url, [Outbound.of(e) for e in entries], [0] * url.partitions)
     JetStreamBus(url).ensure_stream()  # same stream settings as the relay's
 
     async def run() -> float:
@@ -141,11 +152,11 @@ def relay(schema: Schema, base: str) -> tuple[float, list[JournalEntry]]:
     try:
         bus.ensure_stream()
         r = JournalRelay(journal, state, bus, url, lambda: True)
-        entries, _ = journal.read(0, 10**9)
         t0 = time.perf_counter()
         while r.step():
             pass
-        return r.published / (time.perf_counter() - t0), entries
+        rate = r.published / (time.perf_counter() - t0)
+        return rate, journal.read(0, 10**9)[0]
     finally:
         bus.delete_stream()
         bus.close()
@@ -166,9 +177,27 @@ def leases_held(target: PgTarget, prefix: str, partitions: int) -> bool:
         return bool(row) and int(row[0]) >= partitions
 
 
-def end_to_end(base_pg: str, base_nats: str, rows: list[Pending], workers: int) -> float:
+def cpu_ticks(pids: list[int] | None = None) -> tuple[float, float]:
+    """(busy, total) seconds of all cores from /proc/stat, or CPU seconds of `pids` (0 off Linux)."""
+    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        if pids is None:
+            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+            idle = fields[3] + fields[4]
+            return (sum(fields) - idle) / hz, sum(fields) / hz
+        spent = 0
+        for pid in pids:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            spent += int(stat[11]) + int(stat[12])
+        return spent / hz, 0.0
+    except OSError:
+        return 0.0, 0.0
+
+
+def end_to_end(base_pg: str, base_nats: str, rows: list[Pending], workers: int) -> tuple[float, float, float]:
     """Workers started and holding their partitions first; then the clock runs from the first
-    append (batches of 500, as group commit hands them) until the tally has every event."""
+    append (batches of 500, as group commit hands them) until the tally has every event. Returns
+    events/s, the share of the machine's cores busy meanwhile, and the workers' CPU µs per event."""
     schema = Schema(base_pg)
     url = bus_url(base_nats)
     parsed = BusUrl.parse(url)
@@ -183,13 +212,17 @@ def end_to_end(base_pg: str, base_nats: str, rows: list[Pending], workers: int) 
             while not leases_held(schema.target, parsed.prefix, parsed.partitions):
                 time.sleep(0.2)
             time.sleep(3)  # let the last worker take its share
+            pids = [p.pid for p in procs]
+            (busy0, all0), (own0, _) = cpu_ticks(), cpu_ticks(pids)
             t0 = time.perf_counter()
             ingest(schema, rows)
             while applied(schema.target) < len(rows):
                 if any(p.poll() is not None for p in procs):
                     raise SystemExit(f"a worker died; see {tmp}")
-                time.sleep(0.1)
-            return len(rows) / (time.perf_counter() - t0)
+                time.sleep(0.05)
+            rate = len(rows) / (time.perf_counter() - t0)
+            (busy1, all1), (own1, _) = cpu_ticks(), cpu_ticks(pids)
+            return rate, (busy1 - busy0) / max(all1 - all0, 1e-9), (own1 - own0) / len(rows) * 1e6
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -203,18 +236,21 @@ def end_to_end(base_pg: str, base_nats: str, rows: list[Pending], workers: int) 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="4,000 events and workers 1 and 3 only")
+    ap.add_argument("--quick", action="store_true", help="4,000 events, one round")
     ap.add_argument("--events", type=int, default=20_000)
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds; the best is printed")
     ap.add_argument("--pg", default=os.environ.get("PLANTWIRE_TEST_PG",
                                                    "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--nats", default=os.environ.get("PLANTWIRE_TEST_NATS", "nats://127.0.0.1:4222"))
     args = ap.parse_args()
-    n = 4_000 if args.quick else args.events
+    n, rounds = (4_000, 1) if args.quick else (args.events, max(1, args.rounds))
     rows = events(n)
+    gc.freeze()  # the load lives through every phase: no collection in them need walk it
     print(f"{len(rows)} events, {sum(len(p.body) for p in rows) // len(rows)} bytes each on average, "
-          f"batches of {BATCH}; {os.cpu_count()} cores")
+          f"batches of {BATCH}; {os.cpu_count()} cores; best of {rounds} round(s)")
     pg_raw, pg_ingest, relayed, js_raw = 0.0, 0.0, 0.0, 0.0
-    for _ in range(2):  # alternate, best of two: the machine is shared and the first run warms up
+    e2e: dict[int, tuple[float, float, float]] = {}
+    for _ in range(rounds):  # alternate: the machine is shared and the first run warms up
         pg_raw = max(pg_raw, raw_pg(args.pg, rows))
         schema = Schema(args.pg)
         try:
@@ -224,17 +260,20 @@ def main() -> None:
         finally:
             schema.drop()
         js_raw = max(js_raw, raw_jetstream(args.nats, entries))
-    line = "{:34s}{:10.0f} events/s{}"
+        for k in (1, 2, 3):
+            e2e[k] = max(e2e.get(k, (0.0, 0.0, 0.0)), end_to_end(args.pg, args.nats, rows, k))
+    line = "{:36s}{:9.0f} events/s{}"
     print(line.format("raw PostgreSQL batched insert", pg_raw, ""))
     print(line.format("ingest (PostgresJournal.append)", pg_ingest,
                       f"  = {pg_ingest / pg_raw:6.1%} of raw PostgreSQL (target >= 50%)"))
     print(line.format("raw JetStream async publish", js_raw, ""))
     print(line.format("relay journal -> JetStream", relayed,
                       f"  = {relayed / js_raw:6.1%} of raw JetStream (target >= 60%)"))
-    for k in (1, 3) if args.quick else (1, 2, 3):
-        rate = end_to_end(args.pg, args.nats, rows, k)
-        ratios = f"  = {rate / pg_raw:6.1%} of raw PostgreSQL, {rate / js_raw:6.1%} of raw JetStream"
-        print(line.format(f"end to end, {k} worker(s)", rate, ratios))
+    one = e2e[1][0]
+    for k, (rate, busy, cpu) in e2e.items():
+        print(line.format(f"end to end, {k} worker{'s' if k > 1 else ''}", rate,
+                          f"  = {rate / one:4.2f} x one worker; cores {busy:4.0%} busy, "
+                          f"workers' CPU {cpu:4.0f} us/event"))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 """Worker-side delivery from JetStream, with the embedded Dispatcher's exactly-once rule.
 
 `BusDispatcher` is a `Dispatcher` whose new entries come from the durable pull consumers of the
-partitions this worker leases, instead of ``journal.read``. Everything after that is the same
-bookkeeping: per-key holds, retries with backoff, dead letters (``service.bookkeeping``).
+partitions this worker leases (one per partition, shared by every subscriber), instead of
+``journal.read``. Everything after that is the same bookkeeping: per-key holds, retries with
+backoff, dead letters (``service.bookkeeping``).
 
 Exactly once. Per subscriber and partition the state store keeps a position: the journal seq of
-the last entry taken. A batch's effects and the new positions commit in one SERIALIZABLE
-transaction that also checks the partition lease (``keys``); messages are acknowledged only after
-that commit. An entry whose seq is at or below the position was applied already (a redelivery,
-or a resend past JetStream's duplicate window): it is acknowledged and skipped.
+the last entry taken. A round's fetched batches (every leased partition's) are applied for every
+subscriber in one transaction, with the new positions and a check of each partition's lease
+(``keys``); their messages are acknowledged only after that commit. An entry whose seq is at or
+below a subscriber's position was applied already (a redelivery, or a resend past JetStream's
+duplicate window): that subscriber skips it. If a handler fails, the round is redone one
+subscriber per transaction, and the failing subscriber's entries one per transaction, so a poison
+message costs only its own entry.
 
 No gaps. Every message names the previous entry of its partition (``Pw-Prev``). An entry is taken
 only when that link equals the position; if the link points further on, the entries in between are
@@ -18,9 +22,10 @@ a key. Their JetStream copies arrive later and are skipped by position.
 
 Dead letters. A handler failure is recorded in the state store exactly as the embedded Dispatcher
 records it (retry with backoff, then a dead letter with full context; the key held meanwhile). A
-message that JetStream has delivered ``MaxDeliver`` times without any worker acknowledging it (each
-one killed or hung on it) is not left to an advisory: its last delivery is written to the same
-dead-letter store as ``DeliveryExhausted``, without running the handler again, and its key held.
+message that JetStream has delivered as often as a subscriber's policy allows (``max_attempts``;
+the consumer's ``MaxDeliver`` is the largest of them) without any worker acknowledging it (each one
+killed or hung on it) is not left to an advisory: that delivery is written to the same dead-letter
+store as ``DeliveryExhausted``, without running the handler again, and its key held.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Protocol
 
 import orjson
@@ -43,7 +49,7 @@ from plantwire.envelope import Envelope, JournalEntry
 from plantwire.errors import ConfigurationError, StorageUnavailable
 from plantwire.ports import Clock, Journal, StateStore, StateTx, Subscriber
 from plantwire.service import bookkeeping as books
-from plantwire.service.delivery import Dispatcher
+from plantwire.service.delivery import Dispatcher, prefetch, reads_of
 from plantwire.service.retry import RetryPolicy
 
 log = structlog.get_logger("plantwire.bus")
@@ -52,6 +58,8 @@ GAP_GRACE = 1.0
 """Seconds a partition may stay behind the relay with JetStream returning nothing (and having
 nothing left to deliver for the first time), before the missing entries are read from the journal:
 they are then in flight at a worker that died, or past MaxDeliver."""
+
+Parts = dict[int, list["Delivery"]]
 
 
 def positions(sub: str) -> str:
@@ -63,6 +71,12 @@ def delivered_counts(sub: str) -> str:
     """Namespace of per-partition delivered counts, folded into the subscriber's stats by the leader
     (one shared counter written by every worker's transactions would make them clash)."""
     return f"bus.delivered:{sub}"
+
+
+def folded_counts(sub: str) -> str:
+    """Namespace of how much of each partition's delivered count the leader has folded into the stats
+    (kept apart, so the partition's owner is the only writer of its count)."""
+    return f"bus.folded:{sub}"
 
 
 def count_delivered(tx: StateTx, sub: str, partition: int, n: int) -> None:
@@ -98,12 +112,12 @@ def decode(msg: Msg) -> Delivery:
 class Fetcher(Protocol):
     """What the consumer needs from the bus (the JetStream client)."""
 
-    def fetch(self, wanted: Sequence[tuple[str, int, RetryPolicy]], batch: int,
-              wait: float) -> dict[tuple[str, int], list[Msg]]: ...
+    def fetch(self, wanted: Sequence[tuple[int, RetryPolicy]], batch: int,
+              wait: float) -> dict[int, list[Msg]]: ...
 
     def ack(self, messages: Sequence[Msg]) -> None: ...
 
-    def undelivered(self, subscriber: str, partition: int) -> int: ...
+    def undelivered(self, partition: int) -> int: ...
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -121,25 +135,27 @@ class BusDispatcher(Dispatcher):
                  batch_size: int = 500, wait: float = 0.2) -> None:
         super().__init__(journal, state, subscribers, clock, policies, default_policy, rand, batch_size)
         self.bus, self.url, self.leases, self._wait = bus, url, leases, wait
-        self._suspects: dict[tuple[str, int], tuple[int, float]] = {}
-        self._carry: dict[str, dict[int, list[Delivery]]] = {}
+        self._suspects: dict[int, tuple[int, float]] = {}
+        self._carry: Parts = {}
+        # one consumer per partition serves every subscriber: it redelivers as often as the most
+        # patient of them allows; each gives up at its own max_attempts
+        self.consumer_policy = max((self.policy(s.name) for s in self.subscribers),
+                                   key=lambda p: p.max_attempts, default=self.policy(""))
 
     def step(self) -> int:
-        """Fetch from every leased (subscriber, partition), deliver, ack; then due retries."""
+        """Fetch from every leased partition, deliver, ack; then (the leader) due retries."""
         work = 0
         owned = sorted(self.leases.owned())
-        if owned:
-            wanted = [(s.name, k, self.policy(s.name)) for s in self.subscribers for k in owned]
-            # about batch_size entries per subscriber transaction, however many partitions: long
-            # transactions would clash with the lease renewals and with other workers more often
-            fetched = self.bus.fetch(wanted, max(10, self._batch // len(owned)), self._wait)
-            behind = self._behind(owned, fetched)
-            for sub in self.subscribers:
-                carried = self._carry.pop(sub.name, {})
-                parts = {k: sorted([*carried.get(k, []), *map(decode, fetched.get((sub.name, k), []))],
-                                   key=lambda d: d.seq) for k in owned}
-                work += self._catch_up(sub, behind.get(sub.name, {}), parts)
-                work += self.deliver(sub, {k: v for k, v in parts.items() if v})
+        if owned and self.subscribers:
+            # about batch_size entries per round, however many partitions
+            fetched = self.bus.fetch([(k, self.consumer_policy) for k in owned],
+                                     max(10, self._batch // len(owned)), self._wait)
+            carried, self._carry = self._carry, {}
+            parts = {k: sorted([*carried.get(k, []), *map(decode, fetched.get(k, []))],
+                               key=lambda d: d.seq) for k in owned}
+            behind = self._behind([k for k in owned if not parts[k]])
+            work += self._catch_up(behind, parts)
+            work += self.deliver({k: v for k, v in parts.items() if v})
             self._remember(behind)
         if self.leases.leader:
             work += sum(self.retry_due(s) for s in self.subscribers)
@@ -147,94 +163,81 @@ class BusDispatcher(Dispatcher):
                 self._watermark()
         return work
 
-    def _catch_up(self, sub: Subscriber, behind: dict[int, tuple[int, int]],
-                  parts: dict[int, list[Delivery]]) -> int:
-        """Fill in from the journal the partitions JetStream has been silent on for GAP_GRACE while
-        the relay is ahead; returns 1 while still giving JetStream time (so the loop looks again)."""
-        waiting = 0
-        now = time.monotonic()  # real time on purpose: how long JetStream has been silent
-        for k, (pos, upto) in behind.items():
-            pos_then, since = self._suspects.get((sub.name, k), (-1, now))
-            if pos_then == pos and now - since >= GAP_GRACE and not self.bus.undelivered(sub.name, k):
-                parts[k] = self._tail(k, pos, upto)  # JetStream has nothing more to give now
-            else:
-                waiting = 1
-        return waiting
+    # -- taking a round --------------------------------------------------------------------------
 
-    def _remember(self, behind: dict[str, dict[int, tuple[int, int]]]) -> None:
-        """Since when each lagging partition has been at its position."""
-        now, kept = time.monotonic(), {}
-        for s, ks in behind.items():
-            for k, (pos, _) in ks.items():
-                old = self._suspects.get((s, k))
-                kept[(s, k)] = old if old is not None and old[0] == pos else (pos, now)
-        self._suspects = kept
-
-    def _watermark(self) -> None:
-        """When idle: fold the partitions' delivered counts into the subscribers' stats, and set each
-        subscriber's journal cursor (what status pages and queries read) to the relay's position
-        once every partition has taken all that was relayed: nothing at or below it waits."""
-        with self.state.transaction() as tx:
-            relayed = tx.get(RELAY, self.url.prefix)
-            if relayed is None:
-                return
-            for sub in self.subscribers:
-                folded = sum(int(v) for _, v in tx.scan(delivered_counts(sub.name)))
-                if folded:
-                    tx.clear(delivered_counts(sub.name))
-                    books.count(tx, sub.name, "delivered", folded)
-                at = {k: int(v) for k, v in tx.scan(positions(sub.name))}
-                caught_up = all(at.get(lease_key(k), 0) >= int(p) for k, p in enumerate(relayed["prev"]))
-                if caught_up and books.cursor(tx, sub.name) < int(relayed["seq"]):
-                    tx.put(books.CURSOR, sub.name, int(relayed["seq"]))
-
-    def deliver(self, sub: Subscriber, parts: dict[int, list[Delivery]]) -> int:
-        """Take the deliveries of some partitions in one transaction (one per entry after a
-        handler failure), then acknowledge their messages. Returns how many were looked at."""
+    def deliver(self, parts: Parts) -> int:
+        """Take the deliveries of some partitions for every subscriber in one transaction (redone
+        per subscriber, and per entry, after a handler failure), then acknowledge their messages.
+        Returns how many deliveries were looked at."""
         for attempt in range(CONFLICT_RETRIES + 1):
             parts = {k: v for k, v in parts.items() if k in self.leases.owned()}
             if not parts:
                 return 0
             try:
-                self._batch_tx(sub, parts)
+                self._round_tx(self.subscribers, parts)
                 break
             except LeaseLost:
                 continue  # drop that partition's batch: its new owner reads on from the position
             except StorageUnavailable as exc:
-                if not is_conflict(exc):
-                    self._carry[sub.name] = parts  # PostgreSQL away: keep them for the next round
+                if not is_conflict(exc) or attempt == CONFLICT_RETRIES:
+                    self._carry.update(parts)  # PostgreSQL away, or busy: keep them for the next round
                     raise
-                if attempt == CONFLICT_RETRIES:
-                    self._carry[sub.name] = parts
-                    return 0
                 time.sleep(random.uniform(0, 0.02 * attempt))  # apart from the other worker
-                continue
             except ConfigurationError:
                 raise
-            except Exception:  # a handler failed: redo one entry per transaction below
-                self._singly(sub, parts)
+            except Exception:  # a handler failed: redo subscriber by subscriber below
+                parts = self._by_subscriber(parts)
                 break
         else:
             return 0  # nothing committed: leave the messages unacknowledged
         self.bus.ack([d.msg for ds in parts.values() for d in ds if d.msg is not None])
         return sum(len(v) for v in parts.values())
 
-    def _batch_tx(self, sub: Subscriber, parts: dict[int, list[Delivery]]) -> None:
+    def _round_tx(self, subs: Sequence[Subscriber], parts: Parts) -> None:
         with self.state.transaction() as tx:
-            held = bool(tx.scan(books.heads(sub.name), limit=1))
-            for k, deliveries in parts.items():
+            self._prefetch(tx, subs, parts)
+            for k in parts:
                 self.leases.check(tx, k)
-                pos = int(tx.get(positions(sub.name), lease_key(k)) or 0)
-                taken = 0
-                for entry, delivered in self._chain(k, pos, deliveries):
-                    taken += self._apply(sub, entry, tx, held, delivered)
-                    pos = entry.seq
-                tx.put(positions(sub.name), lease_key(k), pos)
-                count_delivered(tx, sub.name, k, taken)
+            for sub in subs:
+                held = bool(tx.scan(books.heads(sub.name), limit=1))
+                for k, deliveries in parts.items():
+                    start = pos = int(tx.get(positions(sub.name), lease_key(k)) or 0)
+                    taken = 0
+                    for entry, delivered in self._chain(k, pos, deliveries):
+                        taken += self._apply(sub, entry, tx, held, delivered)
+                        pos = entry.seq
+                    if pos != start:
+                        tx.put(positions(sub.name), lease_key(k), pos)
+                    count_delivered(tx, sub.name, k, taken)
 
-    def _singly(self, sub: Subscriber, parts: dict[int, list[Delivery]]) -> None:
+    def _prefetch(self, tx: StateTx, subs: Sequence[Subscriber], parts: Parts) -> None:
+        """The fences, positions, counts and what the subscribers say they will read, in one go."""
+        entries = [d.entry for ds in parts.values() for d in ds]
+        keys = [(self.leases.fences, lease_key(k)) for k in parts]
+        keys += [(ns, lease_key(k)) for s in subs for k in parts
+                 for ns in (positions(s.name), delivered_counts(s.name))]
+        prefetch(tx, chain(keys, *(reads_of(s, entries) for s in subs)))
+
+    def _by_subscriber(self, parts: Parts) -> Parts:
+        """The round again, one subscriber per transaction (the failing one entry by entry); returns
+        the partitions still held, whose messages are now taken."""
+        for sub in self.subscribers:
+            while parts := {k: v for k, v in parts.items() if k in self.leases.owned()}:
+                try:
+                    self._round_tx([sub], parts)
+                except LeaseLost:
+                    continue  # without that partition: its new owner reads on from the position
+                except (StorageUnavailable, ConfigurationError):
+                    self._carry.update(parts)
+                    raise
+                except Exception:  # a handler failed: one entry per transaction
+                    self._singly(sub, parts)
+                break
+        return parts
+
+    def _singly(self, sub: Subscriber, parts: Parts) -> None:
         for k, deliveries in parts.items():
-            with self.state.transaction() as tx:
+            with self.reader.transaction() as tx:
                 pos = int(tx.get(positions(sub.name), lease_key(k)) or 0)
             for entry, delivered in self._chain(k, pos, deliveries):
                 self._one(sub, k, entry, delivered)
@@ -294,25 +297,46 @@ class BusDispatcher(Dispatcher):
             pos = d.seq
         return out
 
-    def _behind(self, owned: Sequence[int],
-                fetched: Mapping[tuple[str, int], Sequence[Msg]]) -> dict[str, dict[int, tuple[int, int]]]:
-        """(position, last relayed seq) of each partition that JetStream returned nothing for although
-        the relay has published past the position: its next messages are in flight at a worker that
-        died (until JetStream's ack wait runs out), so they are read from the journal now."""
-        idle = [(s.name, k) for s in self.subscribers for k in owned if not fetched.get((s.name, k))]
+    # -- gaps: JetStream silent while the relay is ahead -----------------------------------------
+
+    def _behind(self, idle: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(lowest position, last relayed seq) of each partition that JetStream returned nothing for
+        although the relay has published past the position: its next messages are in flight at a
+        worker that died (until JetStream's ack wait runs out), so they are read from the journal."""
         if not idle:
             return {}
-        with self.state.transaction() as tx:
+        with self.reader.transaction() as tx:
             relayed = tx.get(RELAY, self.url.prefix)
             if relayed is None:
                 return {}
-            pos = {(s, k): int(tx.get(positions(s), lease_key(k)) or 0) for s, k in idle}
-        out: dict[str, dict[int, tuple[int, int]]] = {}
-        for (s, k), at in pos.items():
-            upto = int(relayed["prev"][k])
-            if upto > at:
-                out.setdefault(s, {})[k] = (at, upto)
+            at = [dict(tx.scan(positions(s.name))) for s in self.subscribers]
+        out: dict[int, tuple[int, int]] = {}
+        for k in idle:
+            pos, upto = min(int(p.get(lease_key(k)) or 0) for p in at), int(relayed["prev"][k])
+            if upto > pos:
+                out[k] = (pos, upto)
         return out
+
+    def _catch_up(self, behind: dict[int, tuple[int, int]], parts: Parts) -> int:
+        """Fill in from the journal the partitions JetStream has been silent on for GAP_GRACE while
+        the relay is ahead; returns 1 while still giving JetStream time (so the loop looks again)."""
+        waiting = 0
+        now = time.monotonic()  # real time on purpose: how long JetStream has been silent
+        for k, (pos, upto) in behind.items():
+            pos_then, since = self._suspects.get(k, (-1, now))
+            if pos_then == pos and now - since >= GAP_GRACE and not self.bus.undelivered(k):
+                parts[k] = self._tail(k, pos, upto)  # JetStream has nothing more to give now
+            else:
+                waiting = 1
+        return waiting
+
+    def _remember(self, behind: dict[int, tuple[int, int]]) -> None:
+        """Since when each lagging partition has been at its position."""
+        now, kept = time.monotonic(), {}
+        for k, (pos, _) in behind.items():
+            old = self._suspects.get(k)
+            kept[k] = old if old is not None and old[0] == pos else (pos, now)
+        self._suspects = kept
 
     def _tail(self, k: int, pos: int, upto: int) -> list[Delivery]:
         entries = self._from_journal(k, pos, upto)
@@ -335,6 +359,38 @@ class BusDispatcher(Dispatcher):
                 "partition count changed while messages were in flight?")
         log.info("gap filled from the journal", partition=k, after=after, upto=upto, entries=len(found))
         return found
+
+    # -- the leader, when idle -------------------------------------------------------------------
+
+    def _watermark(self) -> None:
+        """When idle: fold the partitions' delivered counts into the subscribers' stats, and set each
+        subscriber's journal cursor (what status pages and queries read) to the relay's position
+        once every partition has taken all that was relayed: nothing at or below it waits."""
+        try:
+            with self.state.transaction() as tx:
+                relayed = tx.get(RELAY, self.url.prefix)
+                if relayed is None:
+                    return
+                for sub in self.subscribers:
+                    self._fold(tx, sub.name)
+                    at = {k: int(v) for k, v in tx.scan(positions(sub.name))}
+                    caught_up = all(at.get(lease_key(k), 0) >= int(p) for k, p in enumerate(relayed["prev"]))
+                    if caught_up and books.cursor(tx, sub.name) < int(relayed["seq"]):
+                        tx.put(books.CURSOR, sub.name, int(relayed["seq"]))
+        except StorageUnavailable as exc:
+            if not is_conflict(exc):
+                raise  # a clash: the next idle round does it
+
+    @staticmethod
+    def _fold(tx: StateTx, sub: str) -> None:
+        """Add to the subscriber's delivered count what the partitions counted since the last fold."""
+        done = dict(tx.scan(folded_counts(sub)))
+        fresh = {k: int(v) - int(done.get(k, 0)) for k, v in tx.scan(delivered_counts(sub))}
+        for k, n in fresh.items():
+            if n:
+                tx.add(folded_counts(sub), k, n)
+        if sum(fresh.values()):
+            books.count(tx, sub, "delivered", sum(fresh.values()))
 
 
 def state_positions(state: StateStore, subscribers: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -17,12 +17,13 @@ once a second, and keep every batch local to one worker. JetStream consumer grou
 workers pulling one durable) would give no order at all: messages are spread round-robin.
 
 Proof that a lapsed lease cannot break order or apply twice. Each delivery transaction reads the
-partition's lease and fails (``LeaseLost``) unless this worker still holds it with the epoch it
-claimed, and it reads and writes the subscriber's position for the partition. State transactions
-are SERIALIZABLE, so the old owner's last batch and the new owner's first batch cannot both commit
-from the same position; and the new owner only claims after the lease row says so. Positions only
-move along the partition's chain (see ``consumer``), so whoever commits continues exactly where the
-last commit ended. ``tests/distributed`` races two workers over one partition set and checks both.
+partition's fence (the lease's owner and epoch, a row of its own that renewals leave alone) and
+fails (``LeaseLost``) unless this worker still holds it with the epoch it claimed, and it reads and
+writes the subscriber's position for the partition. State transactions are SERIALIZABLE, so the
+old owner's last batch and the new owner's first batch cannot both commit from the same position;
+and the new owner only claims after the lease row says so. Positions only move along the
+partition's chain (see ``consumer``), so whoever commits continues exactly where the last commit
+ended. ``tests/distributed`` races two workers over one partition set and checks both.
 
 The owner of partition 0 is the leader: it also runs the journal relay and the retries of held keys.
 """
@@ -94,6 +95,9 @@ class PartitionLeases:
         # apart in key order from what delivery writes (bus.*, projections): PostgreSQL's SERIALIZABLE
         # tracks reads by index page, and neighbours would make renewals and batches clash
         self._members, self._leases = f"members:{namespace}", f"leases:{namespace}"
+        # owner and epoch only, written when they change: what a delivery batch checks (the lease
+        # row itself is rewritten every renewal, and a batch that read it would have to start over)
+        self.fences = f"leases.fence:{namespace}"
         self._ttl, self._every = ttl, renew_every
         self._owned: dict[int, int] = {}
         self._next = 0.0
@@ -150,6 +154,7 @@ class PartitionLeases:
             tx.put(self._members, self.member, now + self._ttl)
             live = sum(1 for _, until in tx.scan(self._members) if float(until) > now)
             leases = {int(k[1:]): v for k, v in tx.scan(self._leases)}
+            fences = dict(tx.scan(self.fences))
             writes = plan_leases(self.member, now, self.partitions, live, leases)
             owned: dict[int, int] = {}
             for k, row in writes.items():
@@ -157,6 +162,9 @@ class PartitionLeases:
                     row["until"] = now + self._ttl
                     owned[k] = int(row["epoch"])
                 tx.put(self._leases, lease_key(k), row)
+                fence = {"owner": row["owner"], "epoch": row["epoch"]}
+                if fences.get(lease_key(k)) != fence:
+                    tx.put(self.fences, lease_key(k), fence)
         gained, lost = owned.keys() - self._owned.keys(), self._owned.keys() - owned.keys()
         if gained or lost:
             log.info("partitions moved", member=self.member, gained=sorted(gained), lost=sorted(lost))
@@ -166,7 +174,7 @@ class PartitionLeases:
     def check(self, tx: StateTx, partition: int) -> None:
         """Fence: fail the transaction unless this worker still holds the partition's lease."""
         epoch = self._owned.get(partition)
-        row = tx.get(self._leases, lease_key(partition))
+        row = tx.get(self.fences, lease_key(partition))
         if epoch is None or row is None or row.get("owner") != self.member or row.get("epoch") != epoch:
             self._owned.pop(partition, None)
             raise LeaseLost(f"partition {partition} is no longer held by {self.member}")
@@ -182,6 +190,7 @@ class PartitionLeases:
                 row = tx.get(self._leases, lease_key(k))
                 if row is not None and row.get("owner") == self.member:
                     tx.put(self._leases, lease_key(k), {**row, "owner": None, "until": 0.0})
+                    tx.put(self.fences, lease_key(k), {"owner": None, "epoch": row.get("epoch")})
         self._owned = {}
 
 

@@ -6,7 +6,8 @@ Names (``prefix`` comes from the bus URL, default ``pw``; one prefix per hub or 
 - subject ``<prefix>.<plant>.<domain>.<type>.<partition>`` for each journal entry, e.g.
   ``pw.1000.production.order_released.3`` (the rest of the type with ``.`` written as ``_``, so
   every subject has five tokens and a partition can be filtered as ``<prefix>.*.*.*.<k>``);
-- durable pull consumer ``<prefix>_<subscriber>_p<k>`` per subscriber and partition.
+- durable pull consumer ``<prefix>_p<k>`` per partition, shared by every subscriber (each keeps
+  its own position in PostgreSQL): a message is fetched, decoded and acknowledged once.
 
 A message is the entry's canonical CloudEvent JSON with headers ``Nats-Msg-Id`` (``source/id``: the
 event identity, so JetStream drops a resend within its duplicate window), ``Pw-Seq`` (journal seq),
@@ -15,9 +16,9 @@ event identity, so JetStream drops a resend within its duplicate window), ``Pw-S
 seq is past their position, so a resend after the window changes nothing.
 
 The retry policy maps to each consumer: ``MaxDeliver`` = max_attempts and ``BackOff`` = the
-policy's delays (at least ``MIN_ACK_WAIT``); they govern messages no worker answered (a worker
-killed or hung mid-batch). Handler failures are recorded in the state store by the consumer
-instead, where the key can be held (see ``consumer``).
+policy's delays (at least ``MIN_ACK_WAIT``), from the subscribers' most patient policy; they
+govern messages no worker answered (a worker killed or hung mid-batch). Handler failures are
+recorded in the state store by the consumer instead, where the key can be held (see ``consumer``).
 
 nats-py is asyncio; the delivery loops are threads. ``JetStreamBus`` runs the client on a loop in
 a daemon thread and offers blocking calls; NATS errors become ``BusUnavailable`` (retryable).
@@ -32,7 +33,7 @@ import threading
 import zlib
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import nats
@@ -50,6 +51,8 @@ from plantwire.service.retry import RetryPolicy, backoff_delay
 T = TypeVar("T")
 MIN_ACK_WAIT = 5.0
 DUPLICATE_WINDOW = 120.0
+PEEK = 0.01
+"""Seconds a first pull waits on a consumer with nothing to deliver (one with messages answers at once)."""
 _TOKEN = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -117,7 +120,11 @@ class BusUrl:
 
     def partition(self, entry: JournalEntry) -> int:
         """The partition an entry travels in: by plant (default) or by business key."""
-        return partition_of(plant_of(entry) if self.partition_by == "plant" else entry.key, self.partitions)
+        return self.partition_for(plant_of(entry), entry.key)
+
+    def partition_for(self, plant: str, key: str) -> int:
+        """The partition of an entry of this plant (``_`` for none) and business key."""
+        return partition_of(plant if self.partition_by == "plant" else key, self.partitions)
 
     @property
     def stream(self) -> str:
@@ -133,9 +140,9 @@ class BusUrl:
         """The subjects of one partition, all plants and domains."""
         return f"{self.prefix}.*.*.*.{partition}"
 
-    def durable(self, subscriber: str, partition: int) -> str:
-        """The durable consumer of one subscriber on one partition."""
-        return f"{self.prefix}_{token(subscriber)}_p{partition}"
+    def durable(self, partition: int) -> str:
+        """The durable consumer of one partition (every subscriber's)."""
+        return f"{self.prefix}_p{partition}"
 
 
 def consumer_config(policy: RetryPolicy, durable: str, filter_subject: str) -> ConsumerConfig:
@@ -148,9 +155,8 @@ def consumer_config(policy: RetryPolicy, durable: str, filter_subject: str) -> C
         max_ack_pending=20_000)
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One message to publish."""
+class Outgoing(NamedTuple):
+    """One message to publish (a tuple: the relay makes thousands a second)."""
 
     subject: str
     payload: bytes
@@ -169,14 +175,23 @@ class JetStreamBus:
         self._js: JetStreamContext | None = None
         self._subs: dict[str, JetStreamContext.PullSubscription] = {}
         self._stream_ready = False
+        self._publishing = asyncio.Lock()  # batches reach the stream whole, in the order started
+
+    def _start(self, coro: Coroutine[Any, Any, T], timeout: float) -> Callable[[], T]:
+        """Run `coro` on the loop from now on; the call returned waits for its result (NATS errors
+        and time-outs become BusUnavailable)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+        def result() -> T:
+            try:
+                return future.result(timeout + 5.0)
+            except (nats.errors.Error, TimeoutError, OSError) as exc:
+                future.cancel()
+                raise BusUnavailable(f"nats: {type(exc).__name__}: {exc}") from exc
+        return result
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result((timeout or self._timeout) + 5.0)
-        except (nats.errors.Error, TimeoutError, OSError) as exc:
-            future.cancel()
-            raise BusUnavailable(f"nats: {type(exc).__name__}: {exc}") from exc
+        return self._start(coro, timeout or self._timeout)()
 
     async def _connect(self) -> JetStreamContext:
         if self._js is not None and self._nc is not None and not self._nc.is_closed:
@@ -214,37 +229,35 @@ class JetStreamBus:
     def publish_start(self, messages: Sequence[Outgoing]) -> Callable[[], int]:
         """Start publishing; the returned call waits for every PubAck (as `publish` does). Messages
         of one connection reach the stream in the order they were started."""
-        future = asyncio.run_coroutine_threadsafe(self._publish(messages), self._loop)
-
-        def wait() -> int:
-            try:
-                return future.result(self._timeout * 2 + 5.0)
-            except (nats.errors.Error, TimeoutError, OSError) as exc:
-                future.cancel()
-                raise BusUnavailable(f"nats: {type(exc).__name__}: {exc}") from exc
-        return wait
+        return self._start(self._publish(messages), self._timeout * 2)
 
     async def _publish(self, messages: Sequence[Outgoing]) -> int:
-        js = await self._stream()
-        futures = [await js.publish_async(m.subject, m.payload, headers=m.headers) for m in messages]
+        async with self._publishing:  # a batch started later waits, even when this one yields
+            js = await self._stream()
+            futures = [await js.publish_async(m.subject, m.payload, headers=m.headers) for m in messages]
         acks = await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
         return sum(1 for a in acks if a.duplicate)
 
     # -- consuming -------------------------------------------------------------------------
 
-    def fetch(self, wanted: Sequence[tuple[str, int, RetryPolicy]], batch: int,
-              wait: float) -> dict[tuple[str, int], list[Msg]]:
-        """Up to `batch` messages from each (subscriber, partition) consumer, fetched concurrently."""
+    def fetch(self, wanted: Sequence[tuple[int, RetryPolicy]], batch: int,
+              wait: float) -> dict[int, list[Msg]]:
+        """Up to `batch` messages from each partition's consumer, fetched concurrently."""
         return self._run(self._fetch_all(wanted, batch, wait), wait + self._timeout)
 
-    async def _fetch_all(self, wanted: Sequence[tuple[str, int, RetryPolicy]], batch: int,
-                         wait: float) -> dict[tuple[str, int], list[Msg]]:
+    async def _fetch_all(self, wanted: Sequence[tuple[int, RetryPolicy]], batch: int,
+                         wait: float) -> dict[int, list[Msg]]:
+        """First a glance at every consumer (a consumer with messages answers at once, an empty one
+        after PEEK); only when all are empty, one pull that waits up to `wait` for news. A single
+        long pull would hold every busy partition back until the empty ones time out."""
         await self._stream()
-        got = await asyncio.gather(*(self._fetch(s, k, p, batch, wait) for s, k, p in wanted))
-        return {(s, k): msgs for (s, k, _), msgs in zip(wanted, got, strict=True)}
+        got = await asyncio.gather(*(self._fetch(k, p, batch, min(PEEK, wait)) for k, p in wanted))
+        if wait > PEEK and not any(got):
+            got = await asyncio.gather(*(self._fetch(k, p, batch, wait) for k, p in wanted))
+        return {k: msgs for (k, _), msgs in zip(wanted, got, strict=True)}
 
-    async def _fetch(self, sub: str, k: int, policy: RetryPolicy, batch: int, wait: float) -> list[Msg]:
-        durable = self.url.durable(sub, k)
+    async def _fetch(self, k: int, policy: RetryPolicy, batch: int, wait: float) -> list[Msg]:
+        durable = self.url.durable(k)
         psub = self._subs.get(durable)
         if psub is None:
             js = await self._stream()
@@ -259,11 +272,11 @@ class JetStreamBus:
         except (nats.errors.TimeoutError, TimeoutError):
             return []
 
-    def undelivered(self, subscriber: str, partition: int) -> int:
-        """Messages JetStream still has to deliver to this consumer for the first time."""
+    def undelivered(self, partition: int) -> int:
+        """Messages JetStream still has to deliver to this partition's consumer for the first time."""
         async def info() -> int:
             js = await self._stream()
-            got = await js.consumer_info(self.url.stream, self.url.durable(subscriber, partition))
+            got = await js.consumer_info(self.url.stream, self.url.durable(partition))
             return int(got.num_pending or 0)
         return self._run(info())
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -33,6 +33,19 @@ _ARRAYS = ("unnest(%(sources)b::text[], %(ids)b::text[], %(types)b::text[], %(ke
            "%(digests)b::bytea[], %(bodies)b::bytea[]) WITH ORDINALITY "
            "AS u(source, event_id, type, partition_key, digest, body, ord)")
 _COLUMNS = "seq, source, event_id, type, partition_key, recorded_at, digest, body"
+
+
+class OutboxRow(NamedTuple):
+    """One journal entry as the bus relay needs it (``read_outbox``)."""
+
+    seq: int
+    recorded_at: float
+    source: str
+    event_id: str
+    type: str
+    key: str
+    plant: str | None
+    body: bytes
 
 
 class _Sql:
@@ -66,6 +79,10 @@ class _Sql:
             "SELECT seq, recorded_at, "
             "CASE WHEN %(all)s OR type = ANY(%(types)b::text[]) THEN body END "
             f"FROM {journal} WHERE seq > %(after)s ORDER BY seq LIMIT %(limit)s")
+        self.outbox = (
+            "SELECT seq, recorded_at, source, event_id, type, partition_key, "
+            "convert_from(body, 'UTF8')::jsonb ->> 'plant', body "
+            f"FROM {journal} WHERE seq > %s ORDER BY seq LIMIT %s")
         self.by_identity = f"SELECT seq, recorded_at, body FROM {journal} WHERE source = %s AND event_id = %s"
         self.by_seq = f"SELECT seq, recorded_at, body FROM {journal} WHERE seq = %s"
         self.head = f"SELECT seq FROM {head} WHERE id = 1"
@@ -185,6 +202,12 @@ class PostgresJournal:
         last = rows[-1][0] if rows else after
         return [entry_from_row(s, r, b) for s, r, b in rows if b is not None], last
 
+    def read_outbox(self, after: int, limit: int) -> tuple[list[OutboxRow], int]:
+        """Entries after a seq as the bus relay sends them: identity, type, key and plant (the
+        ``plant`` extension) as columns and the body as stored, so no envelope is rebuilt."""
+        rows = self._fetch("journal read", self._sql.outbox, (after, limit))
+        return [OutboxRow(*row) for row in rows], (rows[-1][0] if rows else after)
+
     def get(self, source: str, event_id: str) -> JournalEntry | None:
         """Look up by identity."""
         rows = self._fetch("journal get", self._sql.by_identity, (source, event_id))
@@ -209,4 +232,4 @@ class PostgresJournal:
         self._readers.close()
 
 
-__all__ = ["PostgresJournal", "plan"]
+__all__ = ["OutboxRow", "PostgresJournal", "plan"]

@@ -5,13 +5,18 @@ covers. A batch is first tried in one transaction; if any handler fails, the bat
 and redone one entry per transaction, so a failure costs only its own entry. A failed entry holds
 up later entries of its business key (and only those) until a retry succeeds, or an operator
 retries or discards its dead letter.
+
+A subscriber that can say beforehand which keys it will read (`DeclaresReads`) gets them read in one
+statement per batch from a store that can do that (`Prefetches`, PostgreSQL): without it, every
+first read of a key is a round trip of its own. Where the store offers optimistic transactions
+(`OffersOptimistic`, PostgreSQL), delivery uses them.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from plantwire.envelope import JournalEntry
 from plantwire.errors import StorageUnavailable
@@ -20,6 +25,41 @@ from plantwire.service import bookkeeping as books
 from plantwire.service.retry import RetryPolicy, backoff_delay
 
 MAX_ERROR_TEXT = 2000
+
+
+@runtime_checkable
+class DeclaresReads(Protocol):
+    """A subscriber that knows, before handling an entry, the state keys it will read."""
+
+    def reads(self, entry: JournalEntry) -> Iterable[tuple[str, str]]: ...
+
+
+@runtime_checkable
+class Prefetches(Protocol):
+    """A state transaction that can read many keys in one go (later `get`s are answered from it)."""
+
+    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None: ...
+
+
+@runtime_checkable
+class OffersOptimistic(Protocol):
+    """A state store that can also run optimistic transactions: reads before the transaction begins,
+    checked when it does (PostgreSQL; see ``journal.postgres_state``)."""
+
+    def optimistic(self) -> StateStore: ...
+
+
+def reads_of(sub: Subscriber, entries: Iterable[JournalEntry]) -> Iterator[tuple[str, str]]:
+    """What the subscriber says handling these entries will read (nothing if it cannot say)."""
+    if isinstance(sub, DeclaresReads):
+        yield from (k for e in entries if not sub.types or e.type in sub.types for k in sub.reads(e))
+
+
+def prefetch(tx: StateTx, keys: Iterable[tuple[str, str]]) -> None:
+    """Read these keys ahead in one go, where the store can (the keys are not even listed where
+    it cannot)."""
+    if isinstance(tx, Prefetches):
+        tx.prefetch(keys)
 
 
 def error_class(error: BaseException) -> str:
@@ -42,7 +82,12 @@ class Dispatcher:
         rand: Callable[[], float] = random.random,
         batch_size: int = 500,
     ) -> None:
-        self.journal, self.state, self.clock = journal, state, clock
+        self.journal, self.clock = journal, clock
+        # transactions that write are optimistic where the store offers it: short in the database, so
+        # those of several workers rarely overlap and clash; reading alone is done in plain ones
+        # (an optimistic one that only read could not take back what it handed out, were it stale)
+        self.state = state.optimistic() if isinstance(state, OffersOptimistic) else state
+        self.reader = state
         self.subscribers = list(subscribers)
         self._policies = dict(policies or {})
         self._default = default_policy or RetryPolicy()
@@ -78,7 +123,7 @@ class Dispatcher:
         """Deliver the next batch of new entries to one subscriber."""
         start = self._cursors.get(sub.name)
         if start is None:
-            with self.state.transaction() as tx:
+            with self.reader.transaction() as tx:
                 start = self._cursors[sub.name] = books.cursor(tx, sub.name)
         entries, last = self._read(start, sub, {} if reads is None else reads)
         if last == start:
@@ -89,6 +134,7 @@ class Dispatcher:
                     self._cursors.pop(sub.name, None)
                     return 1
                 held = bool(tx.scan(books.heads(sub.name), limit=1))
+                prefetch(tx, reads_of(sub, entries))
                 delivered = sum(self._take(sub, e, tx, held) for e in entries)
                 tx.put(books.CURSOR, sub.name, last)
                 books.count(tx, sub.name, "delivered", delivered)
@@ -131,7 +177,7 @@ class Dispatcher:
     def retry_due(self, sub: Subscriber) -> int:
         """Try again the held-up heads whose backoff has passed."""
         now = self.clock.now()
-        with self.state.transaction() as tx:
+        with self.reader.transaction() as tx:
             due = [r for _, r in tx.scan(books.pending(sub.name))
                    if r["status"] == "retry" and r["next_at"] <= now]
         for record in due:

@@ -13,6 +13,12 @@ from plantwire.errors import StorageUnavailable
 log = structlog.get_logger("plantwire.delivery")
 
 
+def clashed(exc: StorageUnavailable) -> bool:
+    """Whether it failed only because a concurrent transaction won (SQLSTATE class 40: serialization
+    failure, deadlock), as opposed to storage being out of reach."""
+    return str(getattr(exc.__cause__, "sqlstate", None) or "").startswith("40")
+
+
 class Stepper(Protocol):
     """A loop body: does what is due now and says how much it did."""
 
@@ -55,6 +61,8 @@ class DeliveryWorker:
                 busy = sum(s.step() for s in self.steppers)
                 pause = self._poll
             except StorageUnavailable as exc:
+                if clashed(exc):  # another transaction won: go again now, nothing is down
+                    continue
                 log.warning("storage unavailable, backing off", error=str(exc), pause=pause)
                 busy, pause = 0, min(pause * 2, 5.0)
             except Exception:  # a bug must not stop delivery for good: log it, back off, go on
