@@ -41,17 +41,6 @@ DEPLOYMENTS = ("embedded", "distributed")
 PARTITIONS = 2
 """Partitions of a test bus: more than one, so leases and per-partition positions are exercised;
 few, since every partition is a consumer per subscriber that each round of `drain` fetches from."""
-PROJECTION_LAG = (
-    "known distributed-runtime bug (issue #6): every subscriber has consumers of its own, so within "
-    "one drain a flow can take entries that the projection it reads (ATP, inventory) has not taken yet")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "projection_lag: a flow here decides from a projection the same drain updates; "
-        "xfail (not strict) on the distributed deployment until BusDispatcher keeps them in step")
-
-
 def _nats_helpers() -> ModuleType:
     """``tests/distributed/conftest.py``, which knows how to reach or start NATS and name a stream
     per test; loaded by path, since two conftest modules cannot both be imported as ``conftest``."""
@@ -160,8 +149,6 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
     services: Services | None = None
     if request.param == "distributed":
         services = request.getfixturevalue("distributed_services")
-        if request.node.get_closest_marker("projection_lag"):
-            request.applymarker(pytest.mark.xfail(reason=PROJECTION_LAG, strict=False))
     made = Deployment(request.param, tmp_path, services)
     try:
         yield made

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from deployments import Deployment
 
 from plantwire.bootstrap import Hub
@@ -168,7 +167,6 @@ def test_a_resent_consumption_posts_once(deployment: Deployment) -> None:
     assert w.instance()["state"]["duplicates"] == 1
 
 
-@pytest.mark.projection_lag
 def test_consumption_before_release_is_posted(deployment: Deployment) -> None:
     w = World(deployment)
     w.feed(received("RM-A", 100, "R1"), consumed("O1", "C1", "RM-A", 12), released("O1", [("RM-A", 30)]))
@@ -195,7 +193,6 @@ def test_overconsumption_still_posts_when_the_erp_has_the_stock(deployment: Depl
     assert w.kinds() == ["overconsumption"] and w.erp.issued() == [("RM-A", "8")]
 
 
-@pytest.mark.projection_lag
 def test_backflush_issues_the_unconsumed_remainder_on_the_final_completion(deployment: Deployment) -> None:
     w = World(deployment, FlowSettings(backflush=True))
     w.feed(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from deployments import Deployment
 
 from plantwire.bootstrap import Hub
@@ -200,7 +199,6 @@ def test_shortage_without_an_open_po_says_to_buy(deployment: Deployment) -> None
     assert w.wms.effects == {} and w.mes.names() == ["download_order"]
 
 
-@pytest.mark.projection_lag
 def test_stock_reserved_by_another_order_is_not_available(deployment: Deployment) -> None:
     w = World(deployment)
     w.feed(received("P0", "RM-A", 40, "R1"), released("O1", [("RM-A", 30)]), released("O2", [("RM-A", 20)]))
@@ -261,7 +259,6 @@ def test_refused_staging_and_download_raise_exceptions(deployment: Deployment) -
     assert w.instance("O1")["status"] == "running"
 
 
-@pytest.mark.projection_lag
 def test_requirement_is_converted_to_the_base_unit_or_flagged_when_it_cannot_be(
     deployment: Deployment
 ) -> None:

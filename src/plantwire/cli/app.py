@@ -187,6 +187,7 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     """Run delivery (and, with system URLs, the flows and the system feeds) without the API; the
     hub's API may run in another process on the same data directory (`serve --no-worker`)."""
     import asyncio
+    import gc
     import signal
 
     from plantwire.bootstrap import Settings, bootstrap
@@ -222,6 +223,8 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
         if tasks:
             await asyncio.wait(tasks, timeout=5)
 
+    gc.freeze()  # start-up objects live as long as the process: no collection need look at them
+    gc.set_threshold(20_000, 20, 50)  # a delivery batch allocates thousands of short-lived objects
     hub.worker.start()
     if flow_loop is not None:
         flow_loop.start()

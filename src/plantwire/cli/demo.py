@@ -48,6 +48,7 @@ from plantwire.adapters.sim_wms.translate import translate_event as wms_translat
 from plantwire.cli.common import console
 from plantwire.errors import PermanentError
 from plantwire.journal.codec import load_value
+from plantwire.projections import tally
 from plantwire.simulators.plantday import DayReport, PlantDay, SimUrls
 from plantwire.simulators.scenario import EVENTS_PER_ORDER, plant_day
 from plantwire.simulators.testing import SimProcess, free_port
@@ -448,7 +449,9 @@ def _post_quality(stack: Stack) -> Callable[[Json], None]:
 
 def summary(stack: Stack, relay: WebhookRelay, a: Audit, recon: list[Json], seconds: float) -> None:
     """The closing tables."""
-    by_type = dict(stack.state("tally.types"))
+    by_type: Counter[str] = Counter()
+    for key, count in stack.state(tally.TYPES):  # kept per type and plant (no row all workers write)
+        by_type[key.partition(tally.SEP)[0]] += int(count)
     flows: Counter[str] = Counter()
     for name in ("release", "consumption", "completion", "po-ack", "supply-delay", "receipt",
                  "quality-hold", "transfer"):
