@@ -18,13 +18,11 @@ off CI their absence skips the distributed variants; with ``CI=true`` it fails t
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -35,29 +33,18 @@ from plantwire.ports import Clock, Sink, Subscriber
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "contracts"))
 
+from nats_service import NATS_URL, drop_stream, ensure_nats, unique_bus_url  # noqa: E402
 from pg import PgDatabase, ensure_server  # noqa: E402
 
 DEPLOYMENTS = ("embedded", "distributed")
 PARTITIONS = 2
 """Partitions of a test bus: more than one, so leases and per-partition positions are exercised;
 few, since every partition is a consumer per subscriber that each round of `drain` fetches from."""
-def _nats_helpers() -> ModuleType:
-    """``tests/distributed/conftest.py``, which knows how to reach or start NATS and name a stream
-    per test; loaded by path, since two conftest modules cannot both be imported as ``conftest``."""
-    path = HERE / "distributed" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("distributed_services", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @dataclass
 class Services:
     """PostgreSQL and NATS for this session (xdist worker): migrated schemas, each lent to one hub
     at a time and emptied before it is lent again, all dropped at the end; a stream per hub."""
 
-    nats: ModuleType
     made: list[PgDatabase] = field(default_factory=list)
     free: list[PgDatabase] = field(default_factory=list)
 
@@ -69,8 +56,8 @@ class Services:
         else:
             db = self._migrated()
         cleanup.callback(self.free.append, db)
-        bus = self.nats.unique_bus_url(self.nats.NATS_URL, partitions=PARTITIONS, order_check=False)
-        cleanup.callback(self.nats.drop_stream, bus)
+        bus = unique_bus_url(NATS_URL, partitions=PARTITIONS, order_check=False)
+        cleanup.callback(drop_stream, bus)
         return Settings(backend=db.url, bus=bus)
 
     def _migrated(self) -> PgDatabase:
@@ -134,9 +121,8 @@ class Deployment:
 def distributed_services() -> Iterator[Services]:
     """PostgreSQL and NATS answer (started if need be), or the test skips (fails with CI=true)."""
     ensure_server()
-    nats = _nats_helpers()
-    nats.ensure_nats()
-    services = Services(nats)
+    ensure_nats()
+    services = Services()
     try:
         yield services
     finally:

@@ -21,6 +21,7 @@ from plantwire.cli.supervise import WorkerProcess
 
 if TYPE_CHECKING:
     from plantwire.bootstrap import Hub, Settings
+    from plantwire.bus.keys import PartitionLeases
     from plantwire.flows.api import Flow
     from plantwire.service.worker import DeliveryWorker
 
@@ -59,12 +60,11 @@ def _chosen_flows(settings: Settings, names: str | None) -> list[Flow] | None:
 def _flows_follow_the_leader(hub: Hub) -> bool:
     """On the bus, only the leader (partition 0's holder) sends flow commands and fires timers, so
     several workers do not all send each command (see flows.pumps). Belongs in bootstrap's bus wiring."""
-    from plantwire.bus.consumer import BusDispatcher
     from plantwire.bus.keys import LeaseLost
 
-    if not isinstance(hub.dispatcher, BusDispatcher):
+    leases = _bus_leases(hub)
+    if leases is None:
         return False
-    leases = hub.dispatcher.leases
 
     def leads() -> bool:
         """Holds partition 0 by the lease row, not only by memory: a leader whose renewals failed
@@ -81,14 +81,18 @@ def _flows_follow_the_leader(hub: Hub) -> bool:
     return True
 
 
-def _leader(hub: Hub) -> Callable[[], bool] | None:
-    """On the bus, whether this process leads now (holds partition 0); None when it is alone."""
+def _bus_leases(hub: Hub) -> PartitionLeases | None:
+    """The partition leases of a hub that delivers through the bus; None for in-process delivery."""
     from plantwire.bus.consumer import BusDispatcher
 
-    if not isinstance(hub.dispatcher, BusDispatcher):
-        return None
-    leases = hub.dispatcher.leases
-    return lambda: bool(leases.leader)
+    return hub.dispatcher.leases if isinstance(hub.dispatcher, BusDispatcher) else None
+
+
+def _leader(hub: Hub) -> Callable[[], bool] | None:
+    """On the bus, whether this process leads now (holds partition 0, by its memory: enough for
+    polling feeds, where an overlap is harmless); None when it is alone."""
+    leases = _bus_leases(hub)
+    return None if leases is None else (lambda: bool(leases.leader))
 
 
 def _flows_apart(hub: Hub) -> DeliveryWorker | None:
