@@ -128,16 +128,43 @@ class Conflicted:
 AppendOutcome = Appended | Conflicted
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Pending:
-    """An envelope ready for the journal, with its canonical body and digest precomputed."""
+    """An event ready for the journal: what the journal indexes, its canonical body and digest.
 
-    envelope: Envelope
+    The envelope is kept when the event was built from one (`of`); otherwise (the ingest hot
+    path, which encodes the body directly) it is read back from the body the first time it is
+    asked for, so a journal that only stores rows never pays for it."""
+
+    source: str
+    id: str
+    type: str
+    partitionkey: str
     body: bytes
     digest: bytes
+    _envelope: list[Envelope] = field(default_factory=list, repr=False)
 
     @classmethod
     def of(cls, envelope: Envelope) -> Pending:
         """Prepare an envelope for appending."""
         body = envelope.canonical_bytes()
-        return cls(envelope, body, digest(body))
+        return cls(envelope.source, envelope.id, envelope.type, envelope.partitionkey, body,
+                   digest(body), [envelope])
+
+    @property
+    def envelope(self) -> Envelope:
+        """The event as an Envelope."""
+        if not self._envelope:
+            self._envelope.append(Envelope.from_cloudevent(orjson.loads(self.body)))
+        return self._envelope[0]
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """The idempotency identity: (source, id)."""
+        return (self.source, self.id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pending) and (self.body, self.digest) == (other.body, other.digest)
+
+    def __hash__(self) -> int:
+        return hash(self.digest)

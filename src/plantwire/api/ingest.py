@@ -15,7 +15,6 @@ from starlette.types import Receive, Scope, Send
 
 from plantwire.api.responses import error_body, error_parts
 from plantwire.errors import PlantwireError, RequestRejected
-from plantwire.service.bodies import read_events
 from plantwire.service.ingest import EventResult, Ingest
 
 log = structlog.get_logger("plantwire.api")
@@ -86,7 +85,7 @@ class IngestEndpoint:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             body = await read_body(receive, headers.get("content-length", ""), self.max_body)
-            events, _batch = read_events(headers.get("content-type"), headers, body, self.max_batch)
+            events = self.ingest.read(headers.get("content-type"), headers, body, self.max_batch)
             results = await self.ingest.submit(events)
         except PlantwireError as exc:
             status, answer, extra = error_parts(exc)

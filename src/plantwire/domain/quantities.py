@@ -27,6 +27,7 @@ from pydantic_core import PydanticKnownError
 __all__ = [
     "MAX_INTEGER_DIGITS",
     "MAX_SCALE",
+    "PASSES_STRINGS",
     "Amount",
     "CanonicalModel",
     "Dimension",
@@ -87,6 +88,10 @@ def _no_floats(value: Any) -> Any:
         return as_decimal
     return value
 
+
+PASSES_STRINGS = frozenset({_no_floats})
+"""Before-validators that return a JSON string unchanged (the ingest hot path reads amounts only
+from strings, so it can skip them; service/structs.py)."""
 
 _INTEGER_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 _EXACT_DIGITS = 28  # decimal's default context precision, which normalize() rounds to

@@ -23,7 +23,7 @@ def receipt(index: int, obj: Any, outcome: Pending | list[Issue], stored: Stored
     source: Any
     event_id: Any
     if isinstance(outcome, Pending):
-        source, event_id = outcome.envelope.identity
+        source, event_id = outcome.identity
     else:
         source = obj.get("source") if isinstance(obj, dict) else None
         event_id = obj.get("id") if isinstance(obj, dict) else None
@@ -65,7 +65,7 @@ class EdgeIntake:
         """Validate, store durably, and answer per event; raises OutboxFull / StorageUnavailable."""
         checked = self.validate(objs)
         good = [p for p in checked if isinstance(p, Pending)]
-        prios = [priority_of(p.envelope.type, self.rules) for p in good]
+        prios = [priority_of(p.type, self.rules) for p in good]
         stored = iter(self.outbox.store(good, prios, self.clock.now()) if good else [])
         prio_of = iter(prios)
         out = []

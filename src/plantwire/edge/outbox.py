@@ -106,7 +106,7 @@ class Outbox:
         if self.min_free_bytes and shutil.disk_usage(self.path.parent).free < self.min_free_bytes:
             raise OutboxFull(f"less than {self.min_free_bytes} bytes free on {self.path.parent}; "
                              "intake is stopped until space is freed")
-        rows = [(p.envelope.source, p.envelope.id, p.envelope.type, p.envelope.partitionkey, prio,
+        rows = [(p.source, p.id, p.type, p.partitionkey, prio,
                  now, p.digest, p.body) for p, prio in zip(batch, priorities, strict=True)]
         try:
             done: list[Stored] = self._write(lambda c: self._insert(c, batch, rows))
@@ -129,7 +129,7 @@ class Outbox:
         out, seen = [], set()
         for p in batch:
             seq, digest = conn.execute("SELECT seq, digest FROM outbox WHERE source = ? AND event_id = ?",
-                                       p.envelope.identity).fetchone()
+                                       p.identity).fetchone()
             if seq > before_max and seq not in seen:
                 status = "accepted"
             else:

@@ -28,14 +28,14 @@ class MemoryJournal:
         with self._lock:
             now = self._clock.now()
             for item in batch:
-                seq = self._by_identity.get(item.envelope.identity)
+                seq = self._by_identity.get(item.identity)
                 if seq is not None:
                     same = self._entries[seq - 1][1] == item.digest
                     out.append(Appended(seq, True) if same else Conflicted(seq))
                     continue
                 seq = len(self._entries) + 1
                 self._entries.append((JournalEntry(seq, now, item.envelope), item.digest))
-                self._by_identity[item.envelope.identity] = seq
+                self._by_identity[item.identity] = seq
                 out.append(Appended(seq, False))
         return out
 

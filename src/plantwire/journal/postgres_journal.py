@@ -94,8 +94,8 @@ class _RedoSlowly(Exception):
 
 def _arrays(batch: Sequence[Pending]) -> dict[str, Any]:
     return {
-        "sources": [p.envelope.source for p in batch], "ids": [p.envelope.id for p in batch],
-        "types": [p.envelope.type for p in batch], "keys": [p.envelope.partitionkey for p in batch],
+        "sources": [p.source for p in batch], "ids": [p.id for p in batch],
+        "types": [p.type for p in batch], "keys": [p.partitionkey for p in batch],
         "digests": [p.digest for p in batch], "bodies": [p.body for p in batch],
     }
 
@@ -107,13 +107,13 @@ def plan(batch: Sequence[Pending], existing: dict[tuple[str, str], tuple[int, by
     out: list[AppendOutcome] = []
     new: list[Pending] = []
     for item in batch:
-        found = existing.get(item.envelope.identity)
+        found = existing.get(item.identity)
         if found is not None:
             seq, digest = found
             out.append(Appended(seq, True) if digest == item.digest else Conflicted(seq))
             continue
         new.append(item)
-        existing[item.envelope.identity] = (head + len(new), item.digest)
+        existing[item.identity] = (head + len(new), item.digest)
         out.append(Appended(head + len(new), False))
     return out, new
 
@@ -168,8 +168,8 @@ class PostgresJournal:
             locked = conn.execute(self._sql.lock_head).fetchone()
             assert locked is not None
             head: int = locked[0]
-            rows = conn.execute(self._sql.existing, ([p.envelope.source for p in batch],
-                                                     [p.envelope.id for p in batch])).fetchall()
+            rows = conn.execute(self._sql.existing, ([p.source for p in batch],
+                                                     [p.id for p in batch])).fetchall()
             existing = {(src, eid): (seq, bytes(dig)) for src, eid, seq, dig in rows}
             out, new = plan(batch, existing, head)
             if new:

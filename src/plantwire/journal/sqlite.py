@@ -121,7 +121,7 @@ class SqliteJournal:
         """Insert-if-absent in one transaction and one fsync."""
         now = self._clock.now()
         rows = [
-            (p.envelope.source, p.envelope.id, p.envelope.type, p.envelope.partitionkey,
+            (p.source, p.id, p.type, p.partitionkey,
              now, p.digest, p.body)
             for p in batch
         ]
@@ -158,7 +158,7 @@ class SqliteJournal:
             return Appended(found[0], False)
         seq, stored = conn.execute(
             "SELECT seq, digest FROM journal WHERE source = ? AND event_id = ?",
-            (item.envelope.source, item.envelope.id),
+            (item.source, item.id),
         ).fetchone()
         return Appended(seq, True) if stored == item.digest else Conflicted(seq)
 

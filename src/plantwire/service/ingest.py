@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -13,6 +13,8 @@ from plantwire.domain.catalog import Catalog
 from plantwire.envelope import Appended, AppendOutcome, Envelope, Pending
 from plantwire.errors import InvalidEvent, Issue
 from plantwire.ports import Journal
+from plantwire.service.bodies import media_type, read_events
+from plantwire.service.fastpath import fast_path
 from plantwire.service.validation import validate_event
 
 
@@ -62,7 +64,7 @@ def _ident(obj: Any) -> tuple[str | None, str | None]:
 
 
 def _outcome(index: int, p: Pending, out: AppendOutcome, warnings: tuple[Issue, ...] = ()) -> EventResult:
-    src, eid = p.envelope.identity
+    src, eid = p.identity
     if isinstance(out, Appended):
         status = "duplicate" if out.duplicate else "accepted"
         return EventResult(index, status, src, eid, out.seq, warnings=warnings)
@@ -183,11 +185,24 @@ class Ingest:
         """Data-quality and ownership checks; empty (the default) costs nothing per event."""
         self.hold: Hold | None = hold
         """Where quarantined events go; without it a quarantine finding rejects the event."""
+        self._fast = fast_path(catalog)
+
+    def read(self, content_type: str | None, headers: Mapping[str, str], body: bytes,
+             max_batch: int) -> list[Any]:
+        """A request body's events for `submit`: those the hot path decoded as Pendings, the
+        others as parsed objects (raises RequestRejected when the body cannot be read)."""
+        fast = self._fast.read(media_type(content_type), body, max_batch)
+        if fast is not None:
+            return fast
+        return read_events(content_type, headers, body, max_batch)[0]
 
     def prepare(self, objs: Sequence[Any]) -> list[Pending | _Warned | EventResult]:
-        """Each object as a Pending envelope, or a rejected result with every issue."""
+        """Each object as a Pending envelope (a Pending stays one), or a rejected result."""
         out: list[Pending | _Warned | EventResult] = []
         for index, obj in enumerate(objs):
+            if type(obj) is Pending:
+                out.append(obj)
+                continue
             try:
                 out.append(validate_event(obj, self.catalog))
             except InvalidEvent as bad:
@@ -202,7 +217,7 @@ class Ingest:
         found = [f for check in self.checks for f in check(pending.envelope)]
         if not found:
             return pending
-        src, eid = pending.envelope.identity
+        src, eid = pending.identity
         by: dict[str, list[Issue]] = {"reject": [], "quarantine": [], "warn": []}
         for f in found:
             by.get(f.severity, by["reject"]).append(f.issue)

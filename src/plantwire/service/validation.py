@@ -55,7 +55,7 @@ def _accept_plain(obj: dict[str, Any], catalog: Catalog) -> Pending | None:
     if obj.get("specversion") != SPEC_VERSION or "data_base64" in obj:
         return None
     time, media = obj.get("time"), obj.get("datacontenttype")
-    if time is not None and not _is_time(time):
+    if time is not None and not is_time(time):
         return None
     if media is not None and not (type(media) is str and JSON_MEDIA.match(media)):
         return None
@@ -147,7 +147,7 @@ def _check_specversion(obj: dict[str, Any], issues: list[Issue]) -> None:
 
 def _check_time(obj: dict[str, Any], issues: list[Issue]) -> str | None:
     value = obj.get("time")
-    if value is None or _is_time(value):
+    if value is None or is_time(value):
         return cast("str | None", value)
     shown = repr(value)[:200]
     issues.append(Issue("$.time", "rfc3339",
@@ -155,7 +155,7 @@ def _check_time(obj: dict[str, Any], issues: list[Issue]) -> str | None:
     return None
 
 
-def _is_time(value: Any) -> bool:
+def is_time(value: Any) -> bool:
     """An RFC 3339 timestamp with an offset."""
     if not isinstance(value, str) or not RFC3339.match(value):
         return False

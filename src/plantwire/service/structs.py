@@ -1,0 +1,327 @@
+"""msgspec mirrors of the pydantic contracts, for the ingest hot path (service/fastpath.py).
+
+Each contract's data model is translated, field by field, into a msgspec Struct that accepts a
+subset of what the pydantic model accepts: the same names, types and constraints, but stricter
+where the two libraries differ (amounts and timestamps must be JSON strings, for example). What
+pydantic runs as Python (amount bounds, field and model validators) runs here after decoding, on
+the struct, which has the same attribute names. A contract that uses anything this translation
+does not know is simply not mirrored: its events always take pydantic's path.
+
+The pydantic model stays the contract. tests/unit/test_fastpath.py proves, for generated and
+mutated events, that whatever a mirror accepts pydantic accepts with the same canonical data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Union
+
+import annotated_types as at
+import msgspec
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.fields import FieldInfo
+
+from plantwire.domain.quantities import PASSES_STRINGS
+
+
+class NotMirrored(Exception):
+    """The contract uses something the mirror cannot reproduce exactly."""
+
+
+class Diverged(Exception):
+    """A value the mirror decoded is one it cannot vouch for; pydantic's path decides."""
+
+
+DECIMAL_TEXT = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z"
+"""An amount as a JSON string, in the form Decimal() and pydantic read alike."""
+
+AWARE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+              r"(?:Z|[+-][0-9]{2}:[0-9]{2})\Z")
+"""An RFC 3339 timestamp with an offset and at most microseconds (pydantic truncates beyond)."""
+
+_BOUNDS = {at.Gt: "gt", at.Ge: "ge", at.Lt: "lt", at.Le: "le"}
+_OK_CONFIG = {"extra", "frozen", "title"}
+
+Convert = Callable[[Any], Any]
+"""Completes one decoded value (an amount's text becomes its Decimal, a struct is checked as its
+model would be); raises Diverged when the value is one pydantic's path must decide on."""
+
+
+@dataclasses.dataclass
+class Mirror:
+    """A contract's struct type and the conversion that completes a decoded instance."""
+
+    struct: type[msgspec.Struct]
+    convert: Convert
+
+
+def python_pattern(pattern: str) -> str:
+    """A pydantic (Rust regex) pattern for Python's re: `$` there matches only at the very end."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + r"\Z"
+    return pattern
+
+
+class Translator:
+    """Translates pydantic models into msgspec structs, each model once."""
+
+    def __init__(self) -> None:
+        self._done: dict[type[BaseModel], Mirror] = {}
+
+    def mirror(self, model: type[BaseModel]) -> Mirror:
+        """The mirror of a model; raises NotMirrored."""
+        if model not in self._done:
+            self._done[model] = self._translate(model)
+        return self._done[model]
+
+    def _translate(self, model: type[BaseModel]) -> Mirror:
+        config = model.model_config
+        if not set(config) <= _OK_CONFIG or config.get("extra") != "forbid":
+            raise NotMirrored(f"{model.__name__}: model config {dict(config)}")
+        fields: list[tuple[str, Any, Any]] = []
+        converts: list[tuple[str, Convert]] = []
+        for name, info in model.model_fields.items():
+            if info.alias not in (None, name) or info.validation_alias is not None:
+                raise NotMirrored(f"{model.__name__}.{name}: alias")
+            kind, convert = self._type(info.annotation, list(info.metadata), f"{model.__name__}.{name}")
+            fields.append((name, kind, _default(info)))
+            if convert is not None:
+                converts.append((name, convert))
+        struct = msgspec.defstruct(f"{model.__name__}Mirror", fields, kw_only=True,
+                                   forbid_unknown_fields=True)
+        return Mirror(struct, _model(converts, _validators(model)))
+
+    def _type(self, hint: Any, metadata: list[Any], where: str) -> tuple[Any, Convert | None]:
+        """The msgspec type for a pydantic annotation with its metadata, and its value check."""
+        origin = typing.get_origin(hint)
+        if origin is Annotated:
+            inner, *more = typing.get_args(hint)
+            return self._type(inner, [*metadata, *_expand(more)], where)
+        if origin in (Union, types.UnionType):
+            args = typing.get_args(hint)
+            if len(args) != 2 or type(None) not in args:
+                raise NotMirrored(f"{where}: union {hint}")
+            inner = next(a for a in args if a is not type(None))
+            kind, convert = self._type(inner, metadata, where)
+            return kind | None, (None if convert is None else _unless_none(convert))
+        if origin is list:
+            (item,) = typing.get_args(hint)
+            kind, convert = self._type(item, [], where)
+            meta = _meta(metadata, ("min_length", "max_length"), where)
+            out = Annotated[list[kind], meta] if meta else list[kind]  # type: ignore[valid-type]
+            return out, (None if convert is None else _each(convert))
+        if isinstance(hint, type) and issubclass(hint, BaseModel):
+            if metadata:
+                raise NotMirrored(f"{where}: constraints on a model")
+            mirror = self.mirror(hint)
+            return mirror.struct, mirror.convert
+        return _scalar(hint, metadata, where)
+
+
+def _scalar(hint: Any, metadata: list[Any], where: str) -> tuple[Any, Convert | None]:
+    if hint is Decimal:
+        return _decimal(metadata, where)
+    if hint is AwareDatetime:
+        if metadata:
+            raise NotMirrored(f"{where}: constraints on a timestamp")
+        return Annotated[str, msgspec.Meta(pattern=AWARE_TIME)], _aware_time
+    if hint is str:
+        return _annotated(str, _meta(metadata, ("min_length", "max_length", "pattern"), where)), None
+    if hint is int:
+        return _annotated(int, _meta(metadata, ("gt", "ge", "lt", "le"), where)), None
+    if hint in (bool, date) or (isinstance(hint, type) and issubclass(hint, Enum)):
+        if metadata:
+            raise NotMirrored(f"{where}: constraints on {hint}")
+        return hint, None
+    raise NotMirrored(f"{where}: type {hint}")
+
+
+def _annotated(kind: Any, meta: msgspec.Meta | None) -> Any:
+    return kind if meta is None else Annotated[kind, meta]
+
+
+def _expand(metadata: list[Any]) -> list[Any]:
+    """Annotated metadata with Field(...) objects opened into their constraints."""
+    out: list[Any] = []
+    for item in metadata:
+        if isinstance(item, FieldInfo):
+            if item.default is not dataclasses.MISSING and not item.is_required():
+                raise NotMirrored("a default inside Annotated")
+            out.extend(item.metadata)
+        else:
+            out.append(item)
+    return out
+
+
+def _meta(metadata: list[Any], allowed: tuple[str, ...], where: str) -> msgspec.Meta | None:
+    """The constraints as msgspec.Meta; raises NotMirrored for any other metadata."""
+    kwargs: dict[str, Any] = {}
+    for item in metadata:
+        if isinstance(item, WithJsonSchema):
+            continue
+        if isinstance(item, StringConstraints):
+            kwargs.update(_string_constraints(item, where))
+        elif isinstance(item, at.MinLen):
+            kwargs["min_length"] = item.min_length
+        elif isinstance(item, at.MaxLen):
+            kwargs["max_length"] = item.max_length
+        elif type(item) in _BOUNDS:
+            name = _BOUNDS[type(item)]
+            kwargs[name] = getattr(item, name)
+        elif type(item).__name__ == "_PydanticGeneralMetadata" and set(vars(item)) == {"pattern"}:
+            kwargs["pattern"] = item.pattern
+        else:
+            raise NotMirrored(f"{where}: metadata {item!r}")
+    if set(kwargs) - set(allowed):
+        raise NotMirrored(f"{where}: constraints {sorted(set(kwargs) - set(allowed))}")
+    if "pattern" in kwargs:
+        kwargs["pattern"] = python_pattern(kwargs["pattern"])
+    return msgspec.Meta(**kwargs) if kwargs else None
+
+
+def _string_constraints(item: StringConstraints, where: str) -> dict[str, Any]:
+    if item.strip_whitespace or item.to_upper or item.to_lower or item.strict or item.ascii_only:
+        raise NotMirrored(f"{where}: {item}")
+    return {name: getattr(item, name) for name in ("min_length", "max_length", "pattern")
+            if getattr(item, name) is not None}
+
+
+def _decimal(metadata: list[Any], where: str) -> tuple[Any, Convert]:
+    """An amount: a JSON string read with Decimal(), then pydantic's own after-validators."""
+    after: list[Callable[[Decimal], Decimal]] = []
+    bounds: list[tuple[str, Any]] = []
+    for item in metadata:
+        if isinstance(item, BeforeValidator) and item.func in PASSES_STRINGS:
+            continue  # returns a string unchanged, and the mirror only takes strings
+        if isinstance(item, AfterValidator):
+            after.append(item.func)  # type: ignore[arg-type]
+        elif type(item) in _BOUNDS:
+            name = _BOUNDS[type(item)]
+            bounds.append((name, getattr(item, name)))
+        elif not isinstance(item, WithJsonSchema):
+            raise NotMirrored(f"{where}: amount metadata {item!r}")
+
+    def read(text: str) -> Decimal:
+        value = Decimal(text)
+        for check in after:
+            if check(value) is not value:
+                raise Diverged(where)
+        for name, limit in bounds:
+            if not _within(value, name, limit):
+                raise Diverged(where)
+        return value
+
+    return Annotated[str, msgspec.Meta(pattern=DECIMAL_TEXT)], read
+
+
+def _within(value: Decimal, name: str, limit: Any) -> bool:
+    if name == "gt":
+        return bool(value > limit)
+    if name == "ge":
+        return bool(value >= limit)
+    if name == "lt":
+        return bool(value < limit)
+    return bool(value <= limit)
+
+
+def _aware_time(text: str) -> datetime:
+    """A timestamp the pattern let through, as pydantic reads it (or Diverged)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise Diverged(text) from None
+    if value.tzinfo is None:
+        raise Diverged(text)
+    return value
+
+
+def _default(info: FieldInfo) -> Any:
+    if info.is_required():
+        return msgspec.NODEFAULT
+    if info.default_factory is not None:
+        if info.default_factory_takes_validated_data:
+            return msgspec.NODEFAULT  # computed from other fields: the mirror needs it sent
+        return msgspec.field(default_factory=info.default_factory)  # type: ignore[arg-type]
+    if info.default is not None and not isinstance(info.default, bool | int | str):
+        raise NotMirrored(f"default {info.default!r}")
+    return info.default
+
+
+def _unless_none(convert: Convert) -> Convert:
+    def optional(value: Any) -> Any:
+        return None if value is None else convert(value)
+    return optional
+
+
+def _each(convert: Convert) -> Convert:
+    def each(values: list[Any]) -> list[Any]:
+        return [convert(value) for value in values]
+    return each
+
+
+Check = Callable[[Any], None]
+
+
+def _model(converts: list[tuple[str, Convert]], checks: list[Check]) -> Convert:
+    """Complete each field that needs it, then run the model's validators, as pydantic does."""
+    def model(obj: Any) -> Any:
+        for name, convert in converts:
+            setattr(obj, name, convert(getattr(obj, name)))
+        for check in checks:
+            check(obj)
+        return obj
+    return model
+
+
+def _validators(model: type[BaseModel]) -> list[Check]:
+    """The model's after-validators, run on the struct; one that changes a value diverges."""
+    decorators = model.__pydantic_decorators__
+    if (decorators.validators or decorators.root_validators or decorators.field_serializers
+            or decorators.model_serializers or decorators.computed_fields):
+        raise NotMirrored(f"{model.__name__}: validators or serializers of another kind")
+    out: list[Check] = []
+    for dec in decorators.field_validators.values():
+        if dec.info.mode != "after" or _takes_info(dec.func, 1):
+            raise NotMirrored(f"{model.__name__}.{dec.cls_var_name}: field validator")
+        for name in dec.info.fields:
+            out.append(_field_validator(name, dec.func))
+    for mdec in decorators.model_validators.values():
+        if mdec.info.mode != "after" or _takes_info(mdec.func, 1):
+            raise NotMirrored(f"{model.__name__}.{mdec.cls_var_name}: model validator")
+        out.append(_model_validator(mdec.func))
+    return out
+
+
+def _takes_info(func: Any, args: int) -> bool:
+    import inspect
+
+    params = [p for p in inspect.signature(func).parameters.values() if p.name != "cls"]
+    return len(params) > args
+
+
+def _field_validator(name: str, func: Callable[[Any], Any]) -> Check:
+    def check(obj: Any) -> None:
+        value = getattr(obj, name)
+        if func(value) is not value:
+            raise Diverged(name)
+    return check
+
+
+def _model_validator(func: Callable[[Any], Any]) -> Check:
+    def check(obj: Any) -> None:
+        if func(obj) is not obj:
+            raise Diverged(getattr(func, "__name__", "model validator"))
+    return check
