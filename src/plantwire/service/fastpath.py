@@ -47,7 +47,7 @@ def _text(name: str) -> Any:
 
 _EXTENSION = Union[  # noqa: UP007
     Annotated[str, msgspec.Meta(max_length=MAX_EXTENSION_TEXT)],
-    Annotated[int, msgspec.Meta(ge=-(2**63), le=2**64 - 1)],  # what orjson reads on the other path
+    Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)],  # orjson, on the other path, reads no more
     bool,
 ]
 
