@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from plantwire.envelope import Envelope
+from plantwire.envelope import Envelope, Pending
 from plantwire.mapping import xref
 from plantwire.mapping.book import DQ, OWNERS, read_doc
 from plantwire.mapping.findings import Finding
@@ -60,11 +60,12 @@ class MappingChecks:
         self._idle_recheck = idle_recheck
         self._idle_until = 0.0
 
-    def check(self, envelope: Envelope) -> list[Finding]:
+    def check(self, pending: Pending) -> list[Finding]:
         """Every finding for one event (empty when it is fine or nothing is loaded).
 
         With `idle_recheck`, a hub that has no rules and no ownership book looks again only that
-        often (seconds), so ingest pays nothing per event until governance is switched on.
+        often (seconds), so ingest pays nothing per event until governance is switched on (not
+        even for the envelope: the hot path builds none, and `pending.envelope` reads the body).
         """
         if self._idle_recheck and time.monotonic() < self._idle_until:
             return []
@@ -73,6 +74,7 @@ class MappingChecks:
             if not rules and not book.owners:
                 self._idle_until = time.monotonic() + self._idle_recheck
                 return []
+            envelope = pending.envelope
             found = evaluate(rules, envelope.type, envelope.data, plant_of(envelope), TxLookups(tx))
         found += judge(book, envelope.type, envelope.data, envelope.source, envelope.extensions)
         return found

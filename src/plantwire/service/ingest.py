@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from plantwire.domain.catalog import Catalog
-from plantwire.envelope import Appended, AppendOutcome, Envelope, Pending
+from plantwire.envelope import Appended, AppendOutcome, Pending
 from plantwire.errors import InvalidEvent, Issue
 from plantwire.ports import Journal
 from plantwire.service.bodies import media_type, read_events
@@ -81,8 +81,9 @@ class Finding(Protocol):
     def issue(self) -> Issue: ...
 
 
-Check = Callable[[Envelope], Sequence[Finding]]
-"""Runs after contract validation, before the journal; returns nothing when the event is fine."""
+Check = Callable[[Pending], Sequence[Finding]]
+"""Runs after contract validation, before the journal; returns nothing when the event is fine.
+It reads `pending.envelope` only when it needs the data (on the hot path that parses the body)."""
 
 Hold = Callable[[Pending, Sequence[Issue]], str]
 """Keeps an event a check quarantined (durably, for review) and returns its review id."""
@@ -214,7 +215,7 @@ class Ingest:
 
     def _check(self, index: int, pending: Pending) -> Pending | _Warned | EventResult:
         """Run the checks on a valid event: reject beats quarantine beats warn."""
-        found = [f for check in self.checks for f in check(pending.envelope)]
+        found = [f for check in self.checks for f in check(pending)]
         if not found:
             return pending
         src, eid = pending.identity
