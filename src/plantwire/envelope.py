@@ -128,35 +128,34 @@ class Conflicted:
 AppendOutcome = Appended | Conflicted
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Pending:
     """An event ready for the journal: what the journal indexes, its canonical body and digest.
 
     The envelope is kept when the event was built from one (`of`); otherwise (the ingest hot
     path, which encodes the body directly) it is read back from the body the first time it is
-    asked for, so a journal that only stores rows never pays for it."""
+    asked for, so a journal that only stores rows never pays for it. A plain slotted class, not
+    a frozen dataclass: one is made per ingested event, and treated as immutable."""
 
-    source: str
-    id: str
-    type: str
-    partitionkey: str
-    body: bytes
-    digest: bytes
-    _envelope: list[Envelope] = field(default_factory=list, repr=False)
+    __slots__ = ("_envelope", "body", "digest", "id", "partitionkey", "source", "type")
+
+    def __init__(self, source: str, id: str, type: str, partitionkey: str, body: bytes,  # noqa: A002
+                 digest: bytes, envelope: Envelope | None = None) -> None:
+        self.source, self.id, self.type, self.partitionkey = source, id, type, partitionkey
+        self.body, self.digest, self._envelope = body, digest, envelope
 
     @classmethod
     def of(cls, envelope: Envelope) -> Pending:
         """Prepare an envelope for appending."""
         body = envelope.canonical_bytes()
         return cls(envelope.source, envelope.id, envelope.type, envelope.partitionkey, body,
-                   digest(body), [envelope])
+                   digest(body), envelope)
 
     @property
     def envelope(self) -> Envelope:
         """The event as an Envelope."""
-        if not self._envelope:
-            self._envelope.append(Envelope.from_cloudevent(orjson.loads(self.body)))
-        return self._envelope[0]
+        if self._envelope is None:
+            self._envelope = Envelope.from_cloudevent(orjson.loads(self.body))
+        return self._envelope
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -168,3 +167,7 @@ class Pending:
 
     def __hash__(self) -> int:
         return hash(self.digest)
+
+    def __repr__(self) -> str:
+        return (f"Pending({self.source!r}, {self.id!r}, {self.type!r}, {self.partitionkey!r}, "
+                f"{len(self.body)} bytes)")

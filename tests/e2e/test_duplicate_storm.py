@@ -223,7 +223,7 @@ def test_duplicate_storm(hub_factory: HubFactory, ingest_processes: int) -> None
     if ingest_processes > 1:  # the other ingest process took its share of the requests
         cpu_now = hub.children_cpu()
         spent = [cpu - cpu_at_start.get(cmd, 0.0) for cmd, cpu in cpu_now.items() if "--ingest-only" in cmd]
-        assert len(spent) == 1 and spent[0] > 0.1, (cpu_at_start, cpu_now)  # idle, it spends ~0
+        assert len(spent) == 1 and spent[0] > 0.02, (cpu_at_start, cpu_now)  # idle, it spends ~0
         print(f"\nthe second ingest process spent {spent[0]:.1f} s of CPU on requests")
     hub.stop()
     tally = hub.tally()

@@ -63,7 +63,10 @@ def test_a_single_structured_event_too() -> None:
     same(got, expected)
 
 
-@pytest.mark.parametrize("body", [b"", b"{", b"[]", b"[1]", b"{}", b'"x"', b"\xff"])
+DEEP = b"[" + b'{"a":' * 10_000 + b"1" + b"}" * 10_000 + b"]"
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[]", b"[1]", b"{}", b'"x"', b"\xff", DEEP, DEEP[1:-1]])
 def test_bodies_it_cannot_read_go_to_the_listing_path(body: bytes) -> None:
     assert FAST.read(BATCH, body, 10) is None
     assert FAST.read(STRUCTURED, body, 10) is None

@@ -92,19 +92,21 @@ class Translator:
         if not set(config) <= _OK_CONFIG or config.get("extra") != "forbid":
             raise NotMirrored(f"{model.__name__}: model config {dict(config)}")
         fields: list[tuple[str, Any, Any]] = []
-        converts: list[tuple[str, Convert]] = []
+        steps: list[tuple[str, Step]] = []
         for name, info in model.model_fields.items():
             if info.alias not in (None, name) or info.validation_alias is not None:
                 raise NotMirrored(f"{model.__name__}.{name}: alias")
-            kind, convert = self._type(info.annotation, list(info.metadata), f"{model.__name__}.{name}")
+            if not name.isidentifier():
+                raise NotMirrored(f"{model.__name__}: field name {name!r}")
+            kind, step = self._type(info.annotation, list(info.metadata), f"{model.__name__}.{name}")
             fields.append((name, kind, _default(info)))
-            if convert is not None:
-                converts.append((name, convert))
+            if step is not None:
+                steps.append((name, step))
         struct = msgspec.defstruct(f"{model.__name__}Mirror", fields, kw_only=True,
                                    forbid_unknown_fields=True)
-        return Mirror(struct, _model(converts, _validators(model)))
+        return Mirror(struct, _model(steps, _validators(model)))
 
-    def _type(self, hint: Any, metadata: list[Any], where: str) -> tuple[Any, Convert | None]:
+    def _type(self, hint: Any, metadata: list[Any], where: str) -> tuple[Any, Step | None]:
         """The msgspec type for a pydantic annotation with its metadata, and its value check."""
         origin = typing.get_origin(hint)
         if origin is Annotated:
@@ -115,29 +117,29 @@ class Translator:
             if len(args) != 2 or type(None) not in args:
                 raise NotMirrored(f"{where}: union {hint}")
             inner = next(a for a in args if a is not type(None))
-            kind, convert = self._type(inner, metadata, where)
-            return kind | None, (None if convert is None else _unless_none(convert))
+            kind, step = self._type(inner, metadata, where)
+            return kind | None, (None if step is None else _optional(step))
         if origin is list:
             (item,) = typing.get_args(hint)
-            kind, convert = self._type(item, [], where)
+            kind, step = self._type(item, [], where)
             meta = _meta(metadata, ("min_length", "max_length"), where)
             out = Annotated[list[kind], meta] if meta else list[kind]  # type: ignore[valid-type]
-            return out, (None if convert is None else _each(convert))
+            return out, (None if step is None else _each(step))
         if isinstance(hint, type) and issubclass(hint, BaseModel):
             if metadata:
                 raise NotMirrored(f"{where}: constraints on a model")
             mirror = self.mirror(hint)
-            return mirror.struct, mirror.convert
+            return mirror.struct, Step(mirror.convert, in_place=True)
         return _scalar(hint, metadata, where)
 
 
-def _scalar(hint: Any, metadata: list[Any], where: str) -> tuple[Any, Convert | None]:
+def _scalar(hint: Any, metadata: list[Any], where: str) -> tuple[Any, Step | None]:
     if hint is Decimal:
         return _decimal(metadata, where)
     if hint is AwareDatetime:
         if metadata:
             raise NotMirrored(f"{where}: constraints on a timestamp")
-        return Annotated[str, msgspec.Meta(pattern=AWARE_TIME)], _aware_time
+        return Annotated[str, msgspec.Meta(pattern=AWARE_TIME)], Step(_aware_time)
     if hint is str:
         return _annotated(str, _meta(metadata, ("min_length", "max_length", "pattern"), where)), None
     if hint is int:
@@ -199,7 +201,7 @@ def _string_constraints(item: StringConstraints, where: str) -> dict[str, Any]:
             if getattr(item, name) is not None}
 
 
-def _decimal(metadata: list[Any], where: str) -> tuple[Any, Convert]:
+def _decimal(metadata: list[Any], where: str) -> tuple[Any, Step]:
     """An amount: a JSON string read with Decimal(), then pydantic's own after-validators."""
     after: list[Callable[[Decimal], Decimal]] = []
     bounds: list[tuple[str, Any]] = []
@@ -213,28 +215,27 @@ def _decimal(metadata: list[Any], where: str) -> tuple[Any, Convert]:
             bounds.append((name, getattr(item, name)))
         elif not isinstance(item, WithJsonSchema):
             raise NotMirrored(f"{where}: amount metadata {item!r}")
-
-    def read(text: str) -> Decimal:
-        value = Decimal(text)
-        for check in after:
-            if check(value) is not value:
-                raise Diverged(where)
-        for name, limit in bounds:
-            if not _within(value, name, limit):
-                raise Diverged(where)
-        return value
-
-    return Annotated[str, msgspec.Meta(pattern=DECIMAL_TEXT)], read
+    return Annotated[str, msgspec.Meta(pattern=DECIMAL_TEXT)], Step(_amount_reader(after, bounds, where))
 
 
-def _within(value: Decimal, name: str, limit: Any) -> bool:
-    if name == "gt":
-        return bool(value > limit)
-    if name == "ge":
-        return bool(value >= limit)
-    if name == "lt":
-        return bool(value < limit)
-    return bool(value <= limit)
+_COMPARE = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def _amount_reader(after: list[Callable[[Decimal], Decimal]], bounds: list[tuple[str, Any]],
+                   where: str) -> Convert:
+    """Decimal(text), then each after-validator (which must return the value it was given), then
+    each bound: generated as one function, since it runs for every amount of every event."""
+    names: dict[str, Any] = {"Decimal": Decimal, "Diverged": Diverged, "where": where}
+    lines = ["def read(text):", "    value = Decimal(text)"]
+    for i, check in enumerate(after):
+        names[f"a{i}"] = check
+        lines.append(f"    if a{i}(value) is not value: raise Diverged(where)")
+    for i, (name, limit) in enumerate(bounds):
+        names[f"b{i}"] = limit
+        lines.append(f"    if not value {_COMPARE[name]} b{i}: raise Diverged(where)")
+    lines.append("    return value")
+    exec("\n".join(lines), names)  # noqa: S102 - generated from the field's own constraints
+    return names["read"]  # type: ignore[no-any-return]
 
 
 def _aware_time(text: str) -> datetime:
@@ -260,30 +261,57 @@ def _default(info: FieldInfo) -> Any:
     return info.default
 
 
-def _unless_none(convert: Convert) -> Convert:
-    def optional(value: Any) -> Any:
-        return None if value is None else convert(value)
-    return optional
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """How one field is completed: `fn` on its value (in place for a struct, else it returns
+    the new value), skipped when None (`optional`), on each item of a list (`each`)."""
+
+    fn: Convert
+    in_place: bool = False
+    optional: bool = False
+    each: bool = False
 
 
-def _each(convert: Convert) -> Convert:
-    def each(values: list[Any]) -> list[Any]:
-        return [convert(value) for value in values]
-    return each
+def _optional(step: Step) -> Step:
+    return dataclasses.replace(step, optional=True)
 
 
-Check = Callable[[Any], None]
+def _each(step: Step) -> Step:
+    if step.optional or step.each:
+        raise NotMirrored("a list of optional or nested list values")
+    return dataclasses.replace(step, each=True)
 
 
-def _model(converts: list[tuple[str, Convert]], checks: list[Check]) -> Convert:
-    """Complete each field that needs it, then run the model's validators, as pydantic does."""
-    def model(obj: Any) -> Any:
-        for name, convert in converts:
-            setattr(obj, name, convert(getattr(obj, name)))
-        for check in checks:
-            check(obj)
-        return obj
-    return model
+def _field_lines(name: str, fn: str, step: Step) -> list[str]:
+    """Straight-line Python completing one field (generated: this runs for every event)."""
+    if step.each:
+        work = [f"for w in v: {fn}(w)"] if step.in_place else [f"obj.{name} = [{fn}(w) for w in v]"]
+    else:
+        work = [f"{fn}(v)"] if step.in_place else [f"obj.{name} = {fn}(v)"]
+    if step.optional:
+        return [f"v = obj.{name}", "if v is not None:", *(f"    {line}" for line in work)]
+    return [f"v = obj.{name}", *work]
+
+
+def _model(steps: list[tuple[str, Step]], checks: list[tuple[str, Callable[[Any], Any]]]) -> Convert:
+    """One generated function that completes each field, then runs the model's validators (a
+    field validator by field name, a model validator as `None`); a validator that returns
+    anything but what it was given diverges."""
+    names: dict[str, Any] = {"Diverged": Diverged}
+    lines = ["def complete(obj):"]
+    for i, (name, step) in enumerate(steps):
+        names[f"f{i}"] = step.fn
+        lines += [f"    {line}" for line in _field_lines(name, f"f{i}", step)]
+    for i, (field_name, check) in enumerate(checks):
+        names[f"c{i}"] = check
+        target = "obj" if field_name is None else f"obj.{field_name}"
+        lines.append(f"    if c{i}({target}) is not {target}: raise Diverged({check.__name__!r})")
+    lines.append("    return obj")
+    exec("\n".join(lines), names)  # noqa: S102 - names are the model's own field names
+    return names["complete"]  # type: ignore[no-any-return]
+
+
+Check = tuple[Any, Callable[[Any], Any]]
 
 
 def _validators(model: type[BaseModel]) -> list[Check]:
@@ -296,12 +324,11 @@ def _validators(model: type[BaseModel]) -> list[Check]:
     for dec in decorators.field_validators.values():
         if dec.info.mode != "after" or _takes_info(dec.func, 1):
             raise NotMirrored(f"{model.__name__}.{dec.cls_var_name}: field validator")
-        for name in dec.info.fields:
-            out.append(_field_validator(name, dec.func))
+        out.extend((name, dec.func) for name in dec.info.fields)
     for mdec in decorators.model_validators.values():
         if mdec.info.mode != "after" or _takes_info(mdec.func, 1):
             raise NotMirrored(f"{model.__name__}.{mdec.cls_var_name}: model validator")
-        out.append(_model_validator(mdec.func))
+        out.append((None, mdec.func))
     return out
 
 
@@ -310,18 +337,3 @@ def _takes_info(func: Any, args: int) -> bool:
 
     params = [p for p in inspect.signature(func).parameters.values() if p.name != "cls"]
     return len(params) > args
-
-
-def _field_validator(name: str, func: Callable[[Any], Any]) -> Check:
-    def check(obj: Any) -> None:
-        value = getattr(obj, name)
-        if func(value) is not value:
-            raise Diverged(name)
-    return check
-
-
-def _model_validator(func: Callable[[Any], Any]) -> Check:
-    def check(obj: Any) -> None:
-        if func(obj) is not obj:
-            raise Diverged(getattr(func, "__name__", "model validator"))
-    return check
