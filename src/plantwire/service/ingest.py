@@ -18,9 +18,10 @@ from plantwire.service.fastpath import fast_path
 from plantwire.service.validation import validate_event
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EventResult:
-    """What happened to one event of a request."""
+    """What happened to one event of a request (one per event ingested: slotted, not frozen,
+    for speed; treat it as immutable)."""
 
     index: int
     status: str  # accepted | duplicate | held (for review) | rejected | conflict
@@ -38,6 +39,9 @@ class EventResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of one result."""
+        if self.status == "accepted" and not self.warnings:  # the common case, built at once
+            return {"index": self.index, "status": "accepted", "source": self.source, "id": self.id,
+                    "seq": self.seq, "duplicate": False}
         out: dict[str, Any] = {"index": self.index, "status": self.status,
                                "source": self.source, "id": self.id}
         if self.status in ("accepted", "duplicate"):
@@ -64,11 +68,10 @@ def _ident(obj: Any) -> tuple[str | None, str | None]:
 
 
 def _outcome(index: int, p: Pending, out: AppendOutcome, warnings: tuple[Issue, ...] = ()) -> EventResult:
-    src, eid = p.identity
-    if isinstance(out, Appended):
-        status = "duplicate" if out.duplicate else "accepted"
-        return EventResult(index, status, src, eid, out.seq, warnings=warnings)
-    return EventResult(index, "conflict", src, eid, out.seq)
+    if type(out) is Appended:
+        return EventResult(index, "duplicate" if out.duplicate else "accepted", p.source, p.id, out.seq,
+                           (), warnings)
+    return EventResult(index, "conflict", p.source, p.id, out.seq)
 
 
 class Finding(Protocol):

@@ -75,6 +75,15 @@ def python_pattern(pattern: str) -> str:
     return pattern
 
 
+_PATTERN_TESTS = {
+    python_pattern(r"^\S(?:.*\S)?$"): 'not v or v[0].isspace() or v[-1].isspace() or "\\n" in v',
+}
+r"""Patterns checked by a Python expression instead of a regex (a regex call per field is most of
+the decoding time): the expression is true when the value does NOT match. `^\S(?:.*\S)?$` (an
+Identifier: no surrounding whitespace) in Python's re, as msgspec would run it: `\s` is
+str.isspace() and `.` is anything but a newline."""
+
+
 class Translator:
     """Translates pydantic models into msgspec structs, each model once."""
 
@@ -141,7 +150,13 @@ def _scalar(hint: Any, metadata: list[Any], where: str) -> tuple[Any, Step | Non
             raise NotMirrored(f"{where}: constraints on a timestamp")
         return Annotated[str, msgspec.Meta(pattern=AWARE_TIME)], Step(_aware_time)
     if hint is str:
-        return _annotated(str, _meta(metadata, ("min_length", "max_length", "pattern"), where)), None
+        meta = _meta(metadata, ("min_length", "max_length", "pattern"), where)
+        test = None if meta is None or meta.pattern is None else _PATTERN_TESTS.get(meta.pattern)
+        if test is None:
+            return _annotated(str, meta), None
+        assert meta is not None
+        lengths = {k: getattr(meta, k) for k in ("min_length", "max_length") if getattr(meta, k) is not None}
+        return _annotated(str, msgspec.Meta(**lengths) if lengths else None), Step(_nothing, test=test)
     if hint is int:
         return _annotated(int, _meta(metadata, ("gt", "ge", "lt", "le"), where)), None
     if hint in (bool, date) or (isinstance(hint, type) and issubclass(hint, Enum)):
@@ -270,6 +285,8 @@ class Step:
     in_place: bool = False
     optional: bool = False
     each: bool = False
+    test: str | None = None
+    """Instead of `fn`: a Python expression on `v`, true when the value must go to pydantic."""
 
 
 def _optional(step: Step) -> Step:
@@ -284,6 +301,16 @@ def _each(step: Step) -> Step:
 
 def _field_lines(name: str, fn: str, step: Step) -> list[str]:
     """Straight-line Python completing one field (generated: this runs for every event)."""
+    if step.test is not None:
+        test = f"if {step.test}: raise Diverged({name!r})"
+        if step.each:
+            loop = [f"for v in obj.{name}:", f"    {test}"]
+            if step.optional:
+                return [f"if obj.{name} is not None:", *(f"    {line}" for line in loop)]
+            return loop
+        if step.optional:
+            return [f"v = obj.{name}", "if v is not None:", f"    {test}"]
+        return [f"v = obj.{name}", test]
     if step.each:
         work = [f"for w in v: {fn}(w)"] if step.in_place else [f"obj.{name} = [{fn}(w) for w in v]"]
     else:
@@ -337,3 +364,7 @@ def _takes_info(func: Any, args: int) -> bool:
 
     params = [p for p in inspect.signature(func).parameters.values() if p.name != "cls"]
     return len(params) > args
+
+
+def _nothing(value: Any) -> Any:
+    return value
