@@ -4,6 +4,7 @@ byte-identical journal bodies; anything else it hands back to the path that list
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from plantwire.envelope import Pending
 from plantwire.errors import InvalidEvent
 from plantwire.service.bodies import BATCH, STRUCTURED
 from plantwire.service.fastpath import fast_path, mirrored
-from plantwire.service.structs import NotMirrored, Translator
+from plantwire.service.structs import NotMirrored, Translator, pattern_test, python_pattern
 from plantwire.service.validation import _validate_listing_issues
 from plantwire.simulators.scenario import plant_day
 
@@ -130,6 +131,23 @@ def test_a_validator_that_changes_a_value_is_left_to_pydantic() -> None:
     decoded = msgspec.json.decode(b'{"code": "ab"}', type=mirror.struct)
     with pytest.raises(Diverged):
         mirror.convert(decoded)
+
+
+DOMAIN_PATTERNS = [r"^\S(?:.*\S)?$", r"^[A-Za-z0-9_%./-]+$", r"^[A-Za-z0-9_.:-]+$", r"^[A-Z]{3}$",
+                   r"^[0-9]{9}$", r"^[0-9]{13}$"]
+
+
+@pytest.mark.parametrize("pattern", DOMAIN_PATTERNS)
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=16), st.text(alphabet="AZaz09_%./-:\n \t\x1c\u00a0\u2028", max_size=14)))
+def test_a_pattern_test_says_what_the_regex_says(pattern: str, value: str) -> None:
+    test = pattern_test(pattern)
+    assert test is not None
+    assert (not eval(test, {}, {"v": value})) == (re.search(python_pattern(pattern), value) is not None)
+
+
+def test_other_patterns_keep_their_regex() -> None:
+    assert pattern_test(r"^[a-c]+$") is None and pattern_test(r"^x+$") is None
 
 
 # -- generated and mutated events --------------------------------------------------------------

@@ -14,6 +14,7 @@ mutated events, that whatever a mirror accepts pydantic accepts with the same ca
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -81,7 +82,40 @@ _PATTERN_TESTS = {
 r"""Patterns checked by a Python expression instead of a regex (a regex call per field is most of
 the decoding time): the expression is true when the value does NOT match. `^\S(?:.*\S)?$` (an
 Identifier: no surrounding whitespace) in Python's re, as msgspec would run it: `\s` is
-str.isspace() and `.` is anything but a newline."""
+str.isspace() and `.` is anything but a newline. Character-class patterns such as
+`^[A-Za-z0-9_%./-]+$` or `^[A-Z]{3}$` are turned into tests by `_class_test`."""
+
+_CLASS = re.compile(r"^\^\[([A-Za-z0-9_%./:-]+)\](\+|\{([0-9]+)\})(?:\$|\\Z)$")
+_RANGES = {"A-Z": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a-z": "abcdefghijklmnopqrstuvwxyz", "0-9": "0123456789"}
+
+
+def _members(spec: str) -> str | None:
+    """The characters of a class such as `A-Za-z0-9_%./-` (a `-` last is itself), or None."""
+    out, at = "", 0
+    while at < len(spec):
+        if spec[at + 1 : at + 2] == "-" and at + 2 < len(spec):
+            span = spec[at : at + 3]
+            if span not in _RANGES:
+                return None
+            out, at = out + _RANGES[span], at + 3
+        else:
+            out, at = out + spec[at], at + 1
+    return out
+
+
+def _class_test(pattern: str) -> str | None:
+    """`^[class]+$` or `^[class]{n}$` as a Python test (str.strip removes only class members)."""
+    found = _CLASS.match(pattern)
+    members = None if found is None else _members(found.group(1))
+    if found is None or members is None:
+        return None
+    size = "not v" if found.group(2) == "+" else f"len(v) != {int(found.group(3))}"
+    return f"{size} or v.strip({''.join(sorted(set(members)))!r}) != ''"
+
+
+def pattern_test(pattern: str) -> str | None:
+    """The Python test standing in for a (pydantic or mirror) pattern, or None to keep the regex."""
+    return _PATTERN_TESTS.get(python_pattern(pattern)) or _class_test(pattern)
 
 
 class Translator:
@@ -151,7 +185,7 @@ def _scalar(hint: Any, metadata: list[Any], where: str) -> tuple[Any, Step | Non
         return Annotated[str, msgspec.Meta(pattern=AWARE_TIME)], Step(_aware_time)
     if hint is str:
         meta = _meta(metadata, ("min_length", "max_length", "pattern"), where)
-        test = None if meta is None or meta.pattern is None else _PATTERN_TESTS.get(meta.pattern)
+        test = None if meta is None or meta.pattern is None else pattern_test(meta.pattern)
         if test is None:
             return _annotated(str, meta), None
         assert meta is not None
