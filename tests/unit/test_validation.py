@@ -106,6 +106,7 @@ def test_bad_id(value: Any, rule: str) -> None:
 
 @pytest.mark.parametrize("value", [
     "yesterday", "2026-11-27T06:00:00", "2026-11-27", "27/11/2026 06:00+01:00", 1_800_000_000,
+    "2026-11-27T06:00:00+00:60", "2026-11-27T06:00:00+24:00", "2026-11-27T06:00:00Z\n",
 ])
 def test_bad_time(value: Any) -> None:
     assert rules_of(example(RECEIPT) | {"time": value}) == {("$.time", "rfc3339")}
@@ -147,7 +148,7 @@ def test_contractversion_must_be_a_string() -> None:
 
 @pytest.mark.parametrize(("name", "path"), [
     ("Plant", "$['Plant']"), ("my_ext", "$['my_ext']"), ("a" * 21, f"$['{'a' * 21}']"),
-    ("ext-1", "$['ext-1']"),
+    ("ext-1", "$['ext-1']"), ("plant\n", "$['plant\\n']"),
 ])
 def test_bad_extension_names(name: str, path: str) -> None:
     assert rules_of(example(RECEIPT) | {name: "x"}) == {(path, "extension-name")}

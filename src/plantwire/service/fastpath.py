@@ -98,8 +98,8 @@ class FastPath:
                 events = [self._single.decode(body)]
             else:
                 return None
-        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-            return None  # RecursionError: nesting too deep for msgspec; the other path says so
+        except (ValueError, RecursionError):  # msgspec's errors, bad UTF-8 in a string, deep nesting
+            return None  # the other path reads the body again and says precisely what is wrong
         out: list[Any] = []
         parsed: list[Any] | None = None
         for index, event in enumerate(events):
@@ -107,7 +107,10 @@ class FastPath:
                 out.append(self._pending(event))
             except (Diverged, ArithmeticError, ValueError, TypeError, AssertionError):
                 if parsed is None:
-                    whole = orjson.loads(body)
+                    try:
+                        whole = orjson.loads(body)
+                    except orjson.JSONDecodeError:
+                        return None
                     parsed = whole if media == BATCH else [whole]
                 out.append(parsed[index])
         return out

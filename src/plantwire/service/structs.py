@@ -50,7 +50,7 @@ DECIMAL_TEXT = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z"
 """An amount as a JSON string, in the form Decimal() and pydantic read alike."""
 
 AWARE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-              r"(?:Z|[+-][0-9]{2}:[0-9]{2})\Z")
+              r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])\Z")
 """An RFC 3339 timestamp with an offset and at most microseconds (pydantic truncates beyond)."""
 
 _BOUNDS = {at.Gt: "gt", at.Ge: "ge", at.Lt: "lt", at.Le: "le"}
@@ -111,6 +111,13 @@ def _class_test(pattern: str) -> str | None:
         return None
     size = "not v" if found.group(2) == "+" else f"len(v) != {int(found.group(3))}"
     return f"{size} or v.strip({''.join(sorted(set(members)))!r}) != ''"
+
+
+def _same_in_python(pattern: str) -> bool:
+    """Whether Python's re reads a (Rust regex) pattern the same way: no class escapes such as
+    \\w or \\d (Unicode tables differ) and an end anchor only at the end (python_pattern)."""
+    body = pattern[:-2] if pattern.endswith("\\Z") else pattern
+    return not re.search(r"\\[wWdDsSbB]", pattern) and "$" not in body.replace("\\$", "")
 
 
 def pattern_test(pattern: str) -> str | None:
@@ -187,6 +194,8 @@ def _scalar(hint: Any, metadata: list[Any], where: str) -> tuple[Any, Step | Non
         meta = _meta(metadata, ("min_length", "max_length", "pattern"), where)
         test = None if meta is None or meta.pattern is None else pattern_test(meta.pattern)
         if test is None:
+            if meta is not None and meta.pattern is not None and not _same_in_python(meta.pattern):
+                raise NotMirrored(f"{where}: pattern {meta.pattern!r} may mean something else in Python")
             return _annotated(str, meta), None
         assert meta is not None
         lengths = {k: getattr(meta, k) for k in ("min_length", "max_length") if getattr(meta, k) is not None}
@@ -209,7 +218,7 @@ def _expand(metadata: list[Any]) -> list[Any]:
     out: list[Any] = []
     for item in metadata:
         if isinstance(item, FieldInfo):
-            if item.default is not dataclasses.MISSING and not item.is_required():
+            if not item.is_required():
                 raise NotMirrored("a default inside Annotated")
             out.extend(item.metadata)
         else:
@@ -385,6 +394,8 @@ def _validators(model: type[BaseModel]) -> list[Check]:
     for dec in decorators.field_validators.values():
         if dec.info.mode != "after" or _takes_info(dec.func, 1):
             raise NotMirrored(f"{model.__name__}.{dec.cls_var_name}: field validator")
+        if not set(dec.info.fields) <= set(model.model_fields):
+            raise NotMirrored(f"{model.__name__}.{dec.cls_var_name}: validates {dec.info.fields}")
         out.extend((name, dec.func) for name in dec.info.fields)
     for mdec in decorators.model_validators.values():
         if mdec.info.mode != "after" or _takes_info(mdec.func, 1):

@@ -16,9 +16,9 @@ from plantwire.envelope import CORE_ATTRIBUTES, OUR_ATTRIBUTES, SPEC_VERSION, En
 from plantwire.errors import InvalidEvent, Issue
 
 DEFAULT_CONTRACT_VERSION = "1"
-EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
-RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
+EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}\Z")  # \Z: `$` would allow a trailing newline
+RFC3339 = re.compile(  # offsets as RFC 3339 has them: hours 00-23, minutes 00-59 (fromisoformat is laxer)
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z", re.ASCII)
 JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
 LIMITS = {"id": 256, "source": 512, "type": 128, "subject": 512, "partitionkey": 256}
 MAX_EXTENSIONS = 32
