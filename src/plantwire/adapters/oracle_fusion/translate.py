@@ -56,7 +56,8 @@ def parse_work_order(item: JsonNode, m: OracleMapping) -> ProductionOrderRelease
         for op in ops
         for mat in op.many(W["materials"])
     ]
-    components.sort(key=lambda c: c["line"])  # Oracle groups materials by operation; ours go by line
+    # Oracle groups materials by operation; ours go in line order
+    components.sort(key=lambda c: int(str(c["line"])))
     data = {
         "order_id": item.text(W["number"]),
         "plant": plant,
