@@ -89,13 +89,20 @@ class _PerThread:
 ROWS_PER_STATEMENT = 256
 
 
-def _insert_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+def _row(p: Pending, now: float) -> tuple[Any, ...]:
+    return (p.source, p.id, p.type, p.partitionkey, now, p.digest, p.body)
+
+
+def _insert_rows(conn: sqlite3.Connection, batch: Sequence[Pending], now: float) -> None:
     """INSERT the rows, many per statement: the same rows as executemany(INSERT, rows), but the
     driver releases and retakes the GIL once per statement, not once per row, and the GIL is
     contended here (the event loop validates the next requests while this thread writes)."""
-    for at in range(0, len(rows), ROWS_PER_STATEMENT):
-        chunk = rows[at : at + ROWS_PER_STATEMENT]
-        conn.execute(_multi_insert(len(chunk)), [value for row in chunk for value in row])
+    for at in range(0, len(batch), ROWS_PER_STATEMENT):
+        chunk = batch[at : at + ROWS_PER_STATEMENT]
+        params: list[Any] = []
+        for p in chunk:
+            params += (p.source, p.id, p.type, p.partitionkey, now, p.digest, p.body)
+        conn.execute(_multi_insert(len(chunk)), params)
 
 
 @functools.cache
@@ -120,34 +127,29 @@ class SqliteJournal:
     def append(self, batch: Sequence[Pending]) -> list[AppendOutcome]:
         """Insert-if-absent in one transaction and one fsync."""
         now = self._clock.now()
-        rows = [
-            (p.source, p.id, p.type, p.partitionkey,
-             now, p.digest, p.body)
-            for p in batch
-        ]
         with self._write_lock:
             fcntl.flock(self._process_lock, fcntl.LOCK_EX)
             try:
-                return self._append_locked(batch, rows)
+                return self._append_locked(batch, now)
             except sqlite3.OperationalError as exc:
                 self._rollback()
                 raise StorageUnavailable(f"journal append failed: {exc}") from exc
             finally:
                 fcntl.flock(self._process_lock, fcntl.LOCK_UN)
 
-    def _append_locked(self, batch: Sequence[Pending], rows: list[tuple[Any, ...]]) -> list[AppendOutcome]:
+    def _append_locked(self, batch: Sequence[Pending], now: float) -> list[AppendOutcome]:
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
         before = conn.total_changes
-        _insert_rows(conn, rows)
-        if conn.total_changes - before == len(rows):
+        _insert_rows(conn, batch, now)
+        if conn.total_changes - before == len(batch):
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             conn.execute("COMMIT")
-            first = last - len(rows) + 1
-            return [Appended(first + i, False) for i in range(len(rows))]
+            first = last - len(batch) + 1
+            return [Appended(first + i, False) for i in range(len(batch))]
         conn.execute("ROLLBACK")
         conn.execute("BEGIN IMMEDIATE")
-        out = [self._append_one(conn, p, row) for p, row in zip(batch, rows, strict=True)]
+        out = [self._append_one(conn, p, _row(p, now)) for p in batch]
         conn.execute("COMMIT")
         return out
 

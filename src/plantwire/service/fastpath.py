@@ -118,29 +118,25 @@ class FastPath:
     def _pending(self, event: Any) -> Pending:
         shape = self._shapes[type(event)]
         contract = shape.contract
-        version = event.contractversion
+        version, subject = event.contractversion, event.subject
+        schema, key = event.dataschema, event.partitionkey
         if version is _UNSET:
             version = DEFAULT_CONTRACT_VERSION
-        if version != contract.version or not event.id.strip() or not event.source.strip():
+        if (version != contract.version or not event.id.strip() or not event.source.strip()
+                or (subject is not _UNSET and not subject.strip())
+                or (schema is not _UNSET and not schema.strip())
+                or (key is not _UNSET and not key.strip())):
             raise Diverged("attributes")
-        for name in _OPTIONAL_TEXT:
-            value = getattr(event, name)
-            if value is not _UNSET and not value.strip():
-                raise Diverged(name)
-        time, media = _given(event.time), _given(event.datacontenttype)
-        if (time is not None and not is_time(time)) or (
-                media is not None and media != "application/json" and not JSON_MEDIA.match(media)):
+        time, media = event.time, event.datacontenttype
+        if (time is not _UNSET and not is_time(time)) or (
+                media is not _UNSET and media != "application/json" and not JSON_MEDIA.match(media)):
             raise Diverged("time or datacontenttype")
         data = shape.convert(event.data)
-        if event.partitionkey is _UNSET:
-            event.partitionkey = str(getattr(data, contract.key_field))
+        if key is _UNSET:
+            event.partitionkey = key = str(getattr(data, contract.key_field))
         event.contractversion = version
         body = _CANONICAL.encode(event)
-        return Pending(event.source, event.id, contract.type, event.partitionkey, body, digest(body))
-
-
-def _given(value: Any) -> Any:
-    return None if value is _UNSET else value
+        return Pending(event.source, event.id, contract.type, key, body, digest(body))
 
 
 def _event_struct(contract: Contract, data: type[msgspec.Struct]) -> type[msgspec.Struct]:
