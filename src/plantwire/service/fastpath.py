@@ -152,7 +152,7 @@ def _event_struct(contract: Contract, data: type[msgspec.Struct]) -> type[msgspe
         *((name, _text(name) | msgspec.UnsetType, _UNSET) for name in _OPTIONAL_TEXT),
         *((name, _EXTENSION | msgspec.UnsetType, _UNSET) for name in KNOWN_EXTENSIONS),
     ]
-    return msgspec.defstruct(f"{contract.model.__name__}Event", fields, kw_only=True,
+    return msgspec.defstruct(f"{contract.model.__name__}Event", fields, kw_only=True, gc=False,
                              forbid_unknown_fields=True, tag_field="type", tag=contract.type)
 
 

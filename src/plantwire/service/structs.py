@@ -152,8 +152,9 @@ class Translator:
             fields.append((name, kind, _default(info)))
             if step is not None:
                 steps.append((name, step))
+        # gc=False: a decoded event is a tree (no cycles), so the collector need not track it
         struct = msgspec.defstruct(f"{model.__name__}Mirror", fields, kw_only=True,
-                                   forbid_unknown_fields=True)
+                                   forbid_unknown_fields=True, gc=False)
         return Mirror(struct, _model(steps, _validators(model)))
 
     def _type(self, hint: Any, metadata: list[Any], where: str) -> tuple[Any, Step | None]:
