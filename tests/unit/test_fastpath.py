@@ -21,14 +21,8 @@ from plantwire.envelope import Pending
 from plantwire.errors import InvalidEvent
 from plantwire.service.bodies import BATCH, STRUCTURED
 from plantwire.service.fastpath import fast_path, mirrored
-from plantwire.service.structs import (
-    DECIMAL_CHARS,
-    DECIMAL_TEXT,
-    NotMirrored,
-    Translator,
-    pattern_test,
-    python_pattern,
-)
+from plantwire.service.patterns import pattern_test, python_pattern
+from plantwire.service.structs import DECIMAL_CHARS, DECIMAL_TEXT, NotMirrored, Translator
 from plantwire.service.validation import _validate_listing_issues
 from plantwire.simulators.scenario import plant_day
 

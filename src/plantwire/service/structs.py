@@ -14,7 +14,6 @@ mutated events, that whatever a mirror accepts pydantic accepts with the same ca
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from plantwire.domain.quantities import PASSES_STRINGS
+from plantwire.service.patterns import pattern_test, python_pattern, same_in_python
 
 
 class NotMirrored(Exception):
@@ -72,62 +72,6 @@ class Mirror:
 
     struct: type[msgspec.Struct]
     convert: Convert
-
-
-def python_pattern(pattern: str) -> str:
-    """A pydantic (Rust regex) pattern for Python's re: `$` there matches only at the very end."""
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        return pattern[:-1] + r"\Z"
-    return pattern
-
-
-_PATTERN_TESTS = {
-    python_pattern(r"^\S(?:.*\S)?$"): 'not v or v[0].isspace() or v[-1].isspace() or "\\n" in v',
-}
-r"""Patterns checked by a Python expression instead of a regex (a regex call per field is most of
-the decoding time): the expression is true when the value does NOT match. `^\S(?:.*\S)?$` (an
-Identifier: no surrounding whitespace) in Python's re, as msgspec would run it: `\s` is
-str.isspace() and `.` is anything but a newline. Character-class patterns such as
-`^[A-Za-z0-9_%./-]+$` or `^[A-Z]{3}$` are turned into tests by `_class_test`."""
-
-_CLASS = re.compile(r"^\^\[([A-Za-z0-9_%./:-]+)\](\+|\{([0-9]+)\})(?:\$|\\Z)$")
-_RANGES = {"A-Z": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a-z": "abcdefghijklmnopqrstuvwxyz", "0-9": "0123456789"}
-
-
-def _members(spec: str) -> str | None:
-    """The characters of a class such as `A-Za-z0-9_%./-` (a `-` last is itself), or None."""
-    out, at = "", 0
-    while at < len(spec):
-        if spec[at + 1 : at + 2] == "-" and at + 2 < len(spec):
-            span = spec[at : at + 3]
-            if span not in _RANGES:
-                return None
-            out, at = out + _RANGES[span], at + 3
-        else:
-            out, at = out + spec[at], at + 1
-    return out
-
-
-def _class_test(pattern: str) -> str | None:
-    """`^[class]+$` or `^[class]{n}$` as a Python test (str.strip removes only class members)."""
-    found = _CLASS.match(pattern)
-    members = None if found is None else _members(found.group(1))
-    if found is None or members is None:
-        return None
-    size = "not v" if found.group(2) == "+" else f"len(v) != {int(found.group(3))}"
-    return f"{size} or v.strip({''.join(sorted(set(members)))!r}) != ''"
-
-
-def _same_in_python(pattern: str) -> bool:
-    """Whether Python's re reads a (Rust regex) pattern the same way: no class escapes such as
-    \\w or \\d (Unicode tables differ) and an end anchor only at the end (python_pattern)."""
-    body = pattern[:-2] if pattern.endswith("\\Z") else pattern
-    return not re.search(r"\\[wWdDsSbB]", pattern) and "$" not in body.replace("\\$", "")
-
-
-def pattern_test(pattern: str) -> str | None:
-    """The Python test standing in for a (pydantic or mirror) pattern, or None to keep the regex."""
-    return _PATTERN_TESTS.get(python_pattern(pattern)) or _class_test(pattern)
 
 
 class Translator:
@@ -200,7 +144,7 @@ def _scalar(hint: Any, metadata: list[Any], where: str) -> tuple[Any, Step | Non
         meta = _meta(metadata, ("min_length", "max_length", "pattern"), where)
         test = None if meta is None or meta.pattern is None else pattern_test(meta.pattern)
         if test is None:
-            if meta is not None and meta.pattern is not None and not _same_in_python(meta.pattern):
+            if meta is not None and meta.pattern is not None and not same_in_python(meta.pattern):
                 raise NotMirrored(f"{where}: pattern {meta.pattern!r} may mean something else in Python")
             return _annotated(str, meta), None
         assert meta is not None
