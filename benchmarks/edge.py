@@ -33,7 +33,6 @@ import httpx
 import orjson
 
 from plantwire.bootstrap import Settings, bootstrap
-from plantwire.cli.demo import free_port, start_hub
 from plantwire.clocks import SystemClock
 from plantwire.domain.catalog import CATALOG
 from plantwire.edge.forwarder import Forwarder
@@ -43,8 +42,11 @@ from plantwire.edge.outbox import Outbox
 from plantwire.edge.settings import EdgeSettings, priority_of
 from plantwire.edge.status import backlog_by_priority
 from plantwire.envelope import Pending
+from plantwire.service.bodies import BATCH
+from plantwire.service.fastpath import read_body
 from plantwire.service.validation import validate_event
 from plantwire.simulators.scenario import plant_day
+from plantwire.simulators.testing import free_port
 
 PLANTWIRE = str(Path(sys.executable).parent / "plantwire")
 RAW_SCHEMA = """CREATE TABLE raw (seq INTEGER PRIMARY KEY, source TEXT NOT NULL, event_id TEXT NOT NULL,
@@ -97,12 +99,32 @@ def bench_writes(tmp: Path, total: int) -> None:
     print(f"(a) outbox write, batches of 1000, fsync'd: {ours:,.0f} events/s; raw SQLite executemany "
           f"same rows: {baseline:,.0f} events/s; ratio {ours / baseline:.2f}")
     objs = [orjson.loads(p.body) for chunk in chunks[: max(1, len(chunks) // 5)] for p in chunk]
+    bodies = [orjson.dumps(objs[i : i + 1000]) for i in range(0, len(objs), 1000)]
     intake = EdgeIntake(Outbox(tmp / "w2" / "outbox.db"), CATALOG, SystemClock())
     started = time.perf_counter()
-    for i in range(0, len(objs), 1000):
-        intake.accept_sync(objs[i : i + 1000])
-    print(f"    full intake (validate + store): {len(objs) / (time.perf_counter() - started):,.0f} events/s")
+    for body in bodies:  # what POST /v1/events does with a batch body
+        intake.accept_sync(read_body(CATALOG, BATCH, {}, body, 1000))
+    print(f"    full intake (read + validate + store a batch body): "
+          f"{len(objs) / (time.perf_counter() - started):,.0f} events/s")
     intake.outbox.close()
+
+
+def start_hub(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """`plantwire serve` on the data directory, once /healthz answers."""
+    proc = subprocess.Popen([PLANTWIRE, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the hub exited at start ({proc.returncode})")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the hub did not answer /healthz within 30 s")
 
 
 def bench_drain(tmp: Path, total: int) -> None:

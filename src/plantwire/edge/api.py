@@ -24,7 +24,7 @@ from plantwire.edge.agent import Agent
 from plantwire.edge.outbox import OutboxFull
 from plantwire.edge.status import event_status, find_event, full_status
 from plantwire.errors import NotFound, PermanentError, PlantwireError, RequestRejected, RetryableError
-from plantwire.service.bodies import read_events
+from plantwire.service.fastpath import read_body
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -102,8 +102,8 @@ def create_edge_app(agent: Agent) -> FastAPI:
     @app.post("/v1/events")
     async def post_events(request: Request) -> Response:
         body = await read_limited(request, settings.max_body_bytes)
-        events, _ = read_events(request.headers.get("content-type"), request.headers, body,
-                                settings.max_batch)
+        events = read_body(agent.intake.catalog, request.headers.get("content-type"), request.headers,
+                           body, settings.max_batch)
         try:
             receipts = await agent.intake.accept(events)
         except OutboxFull:

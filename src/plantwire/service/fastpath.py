@@ -14,7 +14,7 @@ their messages, come from validation.py. tests/unit/test_fastpath.py proves both
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
@@ -22,7 +22,7 @@ import orjson
 
 from plantwire.domain.catalog import Catalog, Contract
 from plantwire.envelope import SPEC_VERSION, Pending, digest
-from plantwire.service.bodies import BATCH, STRUCTURED
+from plantwire.service.bodies import BATCH, STRUCTURED, media_type, read_events
 from plantwire.service.structs import Convert, Diverged, NotMirrored, Translator
 from plantwire.service.validation import (
     DEFAULT_CONTRACT_VERSION,
@@ -160,6 +160,14 @@ def _event_struct(contract: Contract, data: type[msgspec.Struct]) -> type[msgspe
 def fast_path(catalog: Catalog) -> FastPath:
     """The hot path for a catalog, built once (translating the contracts takes milliseconds)."""
     return FastPath(catalog)
+
+
+def read_body(catalog: Catalog, content_type: str | None, headers: Mapping[str, str], body: bytes,
+              max_batch: int) -> list[Any]:
+    """A request body's events: Pendings where the hot path decoded them, parsed objects where
+    validation.validate_event must judge them (raises RequestRejected when the body is unreadable)."""
+    fast = fast_path(catalog).read(media_type(content_type), body, max_batch)
+    return fast if fast is not None else read_events(content_type, headers, body, max_batch)[0]
 
 
 def mirrored(catalog: Catalog) -> Sequence[str]:

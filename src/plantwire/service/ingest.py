@@ -13,8 +13,7 @@ from plantwire.domain.catalog import Catalog
 from plantwire.envelope import Appended, AppendOutcome, Pending
 from plantwire.errors import InvalidEvent, Issue
 from plantwire.ports import Journal
-from plantwire.service.bodies import media_type, read_events
-from plantwire.service.fastpath import fast_path
+from plantwire.service.fastpath import read_body
 from plantwire.service.validation import validate_event
 
 
@@ -189,16 +188,12 @@ class Ingest:
         """Data-quality and ownership checks; empty (the default) costs nothing per event."""
         self.hold: Hold | None = hold
         """Where quarantined events go; without it a quarantine finding rejects the event."""
-        self._fast = fast_path(catalog)
 
     def read(self, content_type: str | None, headers: Mapping[str, str], body: bytes,
              max_batch: int) -> list[Any]:
         """A request body's events for `submit`: those the hot path decoded as Pendings, the
         others as parsed objects (raises RequestRejected when the body cannot be read)."""
-        fast = self._fast.read(media_type(content_type), body, max_batch)
-        if fast is not None:
-            return fast
-        return read_events(content_type, headers, body, max_batch)[0]
+        return read_body(self.catalog, content_type, headers, body, max_batch)
 
     def prepare(self, objs: Sequence[Any]) -> list[Pending | _Warned | EventResult]:
         """Each object as a Pending envelope (a Pending stays one), or a rejected result."""
