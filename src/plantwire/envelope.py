@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -108,6 +108,27 @@ class JournalEntry:
     def key(self) -> str:
         """The per-key ordering key."""
         return self.envelope.partitionkey
+
+
+class OutboxRow(NamedTuple):
+    """One journal entry as the bus relay sends it: what it routes on, and the stored body."""
+
+    seq: int
+    recorded_at: float
+    source: str
+    event_id: str
+    type: str
+    key: str
+    plant: str | None
+    body: bytes
+
+    @classmethod
+    def of(cls, entry: JournalEntry) -> OutboxRow:
+        """The row of an entry read back as an envelope (journals that cannot hand out rows)."""
+        env = entry.envelope
+        plant = env.extensions.get("plant")
+        return cls(entry.seq, entry.recorded_at, env.source, env.id, env.type, env.partitionkey,
+                   None if plant is None else str(plant), env.canonical_bytes())
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,10 @@ from pathlib import Path
 from pg import PgDatabase
 
 from plantwire.bus.nats import BusUrl
-from plantwire.bus.relay import Outbound, outgoing
+from plantwire.bus.relay import outgoing
 from plantwire.clocks import ManualClock
 from plantwire.domain.catalog import CATALOG
+from plantwire.envelope import OutboxRow
 from plantwire.journal.postgres import PgTarget
 from plantwire.journal.postgres_journal import PostgresJournal
 from plantwire.service.validation import validate_event
@@ -30,4 +31,4 @@ def test_stored_rows_make_the_same_messages_as_envelopes(pg_database: PgDatabase
     assert last == last_read == len(events) and rows[0].plant is None
     for partition_by in ("plant", "key"):
         url = BusUrl.parse(f"nats://127.0.0.1:4222?partitions=4&partition_by={partition_by}")
-        assert outgoing(url, rows, [0] * 4) == outgoing(url, [Outbound.of(e) for e in entries], [0] * 4)
+        assert outgoing(url, rows, [0] * 4) == outgoing(url, [OutboxRow.of(e) for e in entries], [0] * 4)

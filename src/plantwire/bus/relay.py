@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from plantwire.bus.nats import BusUrl, Outgoing
-from plantwire.envelope import JournalEntry
+from plantwire.envelope import OutboxRow
 from plantwire.ports import Journal, StateStore
 
 RELAY = "bus.relay"
@@ -31,55 +31,14 @@ WINDOW = 4
 """Batches published and not yet settled at a time (JetStream keeps them in the order started)."""
 
 
-class OutboxEntry(Protocol):
-    """What the relay sends of one journal entry."""
-
-    @property
-    def seq(self) -> int: ...
-    @property
-    def recorded_at(self) -> float: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def event_id(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def plant(self) -> str | None: ...
-    @property
-    def body(self) -> bytes: ...
-
-
-class Outbound(NamedTuple):
-    """An `OutboxEntry` made from a journal entry, for journals without ``read_outbox``."""
-
-    seq: int
-    recorded_at: float
-    source: str
-    event_id: str
-    type: str
-    key: str
-    plant: str | None
-    body: bytes
-
-    @classmethod
-    def of(cls, entry: JournalEntry) -> Outbound:
-        env = entry.envelope
-        plant = env.extensions.get("plant")
-        return cls(entry.seq, entry.recorded_at, env.source, env.id, env.type, env.partitionkey,
-                   None if plant is None else str(plant), env.canonical_bytes())
-
-
 @runtime_checkable
 class OutboxReader(Protocol):
     """A journal that reads entries as stored, for relaying (``PostgresJournal``)."""
 
-    def read_outbox(self, after: int, limit: int) -> tuple[Sequence[OutboxEntry], int]: ...
+    def read_outbox(self, after: int, limit: int) -> tuple[Sequence[OutboxRow], int]: ...
 
 
-def outgoing(url: BusUrl, entries: Sequence[OutboxEntry],
+def outgoing(url: BusUrl, entries: Sequence[OutboxRow],
              prev: list[int]) -> tuple[list[Outgoing], list[int]]:
     """The messages for some entries, linked per partition; and the links after them. Pure."""
     links = list(prev)
@@ -148,11 +107,11 @@ class JournalRelay:
             done += self._settle(*in_flight.popleft())
         return max(done, int(cursor["seq"] != start))
 
-    def _read(self, after: int) -> tuple[Sequence[OutboxEntry], int]:
+    def _read(self, after: int) -> tuple[Sequence[OutboxRow], int]:
         if self._outbox is not None:
             return self._outbox.read_outbox(after, self._batch)
         entries, last = self.journal.read(after, self._batch)
-        return [Outbound.of(e) for e in entries], last
+        return [OutboxRow.of(e) for e in entries], last
 
     def _settle(self, wait: Callable[[], int], cursor: dict[str, Any], count: int) -> int:
         """Wait for a batch's acks, then move the cursor past it (unless another relay moved it)."""
@@ -165,4 +124,4 @@ class JournalRelay:
         return count
 
 
-__all__ = ["RELAY", "JournalRelay", "OutboxEntry", "OutboxReader", "Outbound", "outgoing"]
+__all__ = ["RELAY", "JournalRelay", "OutboxReader", "outgoing"]

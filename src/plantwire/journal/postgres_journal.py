@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from plantwire.envelope import Appended, AppendOutcome, Conflicted, JournalEntry, Pending
+from plantwire.envelope import Appended, AppendOutcome, Conflicted, JournalEntry, OutboxRow, Pending
 from plantwire.journal.codec import entry_from_row
 from plantwire.journal.postgres import PgTarget, check_revision, connection_options, storage_errors
 from plantwire.ports import Clock
@@ -33,19 +33,6 @@ _ARRAYS = ("unnest(%(sources)b::text[], %(ids)b::text[], %(types)b::text[], %(ke
            "%(digests)b::bytea[], %(bodies)b::bytea[]) WITH ORDINALITY "
            "AS u(source, event_id, type, partition_key, digest, body, ord)")
 _COLUMNS = "seq, source, event_id, type, partition_key, recorded_at, digest, body"
-
-
-class OutboxRow(NamedTuple):
-    """One journal entry as the bus relay needs it (``read_outbox``)."""
-
-    seq: int
-    recorded_at: float
-    source: str
-    event_id: str
-    type: str
-    key: str
-    plant: str | None
-    body: bytes
 
 
 class _Sql:
@@ -232,4 +219,4 @@ class PostgresJournal:
         self._readers.close()
 
 
-__all__ = ["OutboxRow", "PostgresJournal", "plan"]
+__all__ = ["PostgresJournal", "plan"]
