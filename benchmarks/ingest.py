@@ -56,6 +56,7 @@ import orjson
 from plantwire.bootstrap import JOURNAL_FILE
 from plantwire.domain.catalog import CATALOG
 from plantwire.journal.sqlite import INSERT, JOURNAL_SCHEMA
+from plantwire.processes import stop_process
 from plantwire.service.bodies import BATCH, STRUCTURED
 from plantwire.service.validation import validate_event
 from plantwire.simulators.scenario import plant_day
@@ -222,15 +223,9 @@ class Server:
 
     def stop(self) -> int:
         self.http.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = stop_process(self.proc, signal.SIGINT, 15)
         self._log_file.close()
-        return self.proc.returncode
+        return code or 0
 
 
 @dataclass
@@ -442,11 +437,7 @@ def phase_delivery(hub: Server, data_dir: Path, work: Path, sizes: Sizes, report
         lag = wait_delivery(hub, sizes.catch_up_seconds * 3)
         seconds = time.perf_counter() - t0
     finally:
-        worker.send_signal(signal.SIGINT)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker, signal.SIGINT, 15)
         log.close()
     if lag:
         report.errors.append(f"!!! delivery did not catch up: {lag} entries left; see {work / 'worker.log'}")

@@ -48,6 +48,7 @@ from plantwire.adapters.sim_wms.translate import translate_event as wms_translat
 from plantwire.cli.common import console
 from plantwire.errors import PermanentError
 from plantwire.journal.codec import load_value
+from plantwire.processes import stop_process
 from plantwire.projections import tally
 from plantwire.simulators.plantday import DayReport, PlantDay, SimUrls
 from plantwire.simulators.scenario import EVENTS_PER_ORDER, plant_day
@@ -136,12 +137,8 @@ class Stack:
 
     def stop_hub(self) -> None:
         """SIGTERM and wait."""
-        if self.hub is not None and self.hub.poll() is None:
-            self.hub.send_signal(signal.SIGTERM)
-            try:
-                self.hub.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill_hub()
+        if self.hub is not None:
+            stop_process(self.hub, timeout=15)
 
     def close(self) -> None:
         """Stop everything."""
@@ -645,11 +642,7 @@ def run_hub_only(events: int, port: int, keep: Path | None) -> int:
                               f"holding up {d['blocking']} later event(s) of key {d['key']}")
         return 0 if lost == 0 else 1
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         if tmp is not None:
             tmp.cleanup()
 

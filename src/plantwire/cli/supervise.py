@@ -15,6 +15,8 @@ from pathlib import Path
 
 import structlog
 
+from plantwire.processes import stop_process
+
 log = structlog.get_logger("plantwire.supervise")
 PR_SET_PDEATHSIG = 1
 
@@ -59,11 +61,5 @@ class WorkerProcess:
         """Stop the child (SIGTERM, then SIGKILL)."""
         self._stop.set()
         proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            stop_process(proc, timeout=timeout)

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from plantwire.processes import stop_process
+
 PLANTWIRE = str(Path(sys.executable).parent / "plantwire")
 
 
@@ -72,12 +74,8 @@ class SimProcess:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it hangs."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def client(self, timeout: float = 10.0) -> httpx.Client:
         """An HTTP client on the simulator."""
