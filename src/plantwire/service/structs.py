@@ -149,7 +149,7 @@ def _scalar(hint: Any, metadata: list[Any], where: str) -> tuple[Any, Step | Non
             return _annotated(str, meta), None
         assert meta is not None
         lengths = {k: getattr(meta, k) for k in ("min_length", "max_length") if getattr(meta, k) is not None}
-        return _annotated(str, msgspec.Meta(**lengths) if lengths else None), Step(_nothing, test=test)
+        return _annotated(str, msgspec.Meta(**lengths) if lengths else None), Step(None, test=test)
     if hint is int:
         return _annotated(int, _meta(metadata, ("gt", "ge", "lt", "le"), where)), None
     if hint in (bool, date) or (isinstance(hint, type) and issubclass(hint, Enum)):
@@ -275,7 +275,7 @@ class Step:
     """How one field is completed: `fn` on its value (in place for a struct, else it returns
     the new value), skipped when None (`optional`), on each item of a list (`each`)."""
 
-    fn: Convert
+    fn: Convert | None
     in_place: bool = False
     optional: bool = False
     each: bool = False
@@ -360,7 +360,3 @@ def _takes_info(func: Any, args: int) -> bool:
 
     params = [p for p in inspect.signature(func).parameters.values() if p.name != "cls"]
     return len(params) > args
-
-
-def _nothing(value: Any) -> Any:
-    return value
