@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from plantwire.errors import InvalidEvent, Issue, PermanentError, RetryableError
+from plantwire.errors import InvalidEvent, Issue, PermanentError, PlantwireError, RetryableError
 from plantwire.ports import Intake
 
 log = logging.getLogger("plantwire.adapters")
@@ -88,6 +88,26 @@ class Quarantine:
         if self.on_item is not None:
             self.on_item(item)
         return item
+
+
+def issues_of(error: BaseException) -> list[dict[str, str]]:
+    """The issues an error carries, as report rows: an InvalidEvent's own (located), else one at `$`."""
+    if isinstance(error, InvalidEvent):
+        return [i.as_dict() for i in error.issues]
+    rule = type(error).__name__ if isinstance(error, PlantwireError) else "internal-error"
+    return [{"path": "$", "rule": rule, "message": str(error) or type(error).__name__}]
+
+
+async def accept_each(intake: Intake, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Receipts for every event; a batch refused as a whole is retried one event at a time."""
+    if not events:
+        return []
+    try:
+        return list(await intake.accept(events))
+    except PermanentError as error:
+        if len(events) == 1:
+            return [{"status": "rejected", "errors": issues_of(error)}]
+        return [r for one in events for r in await accept_each(intake, [one])]
 
 
 def invalid(path: str, rule: str, message: str) -> InvalidEvent:

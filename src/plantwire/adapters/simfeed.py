@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from plantwire.adapters._common import accept_each, issues_of
 from plantwire.domain.commands import COMMANDS
 from plantwire.errors import (
     BusinessRuleViolation,
@@ -202,12 +203,6 @@ def backoff(attempt: int, base: float = 0.2, cap: float = 10.0) -> float:
     return delay * (1 - 0.5 * random.random())
 
 
-def _issues(error: PermanentError) -> list[dict[str, str]]:
-    if isinstance(error, InvalidEvent):
-        return [i.as_dict() for i in error.issues]
-    return [{"path": "$", "rule": type(error).__name__, "message": str(error)}]
-
-
 class FeedSource:
     """Polls one simulator's event feed and hands canonical CloudEvents to the intake."""
 
@@ -269,8 +264,8 @@ class FeedSource:
             try:
                 batch.extend((sim_event, ce) for ce in self.translate(sim_event))
             except PermanentError as error:
-                self._quarantine(quarantine, sim_event, 0, None, _issues(error))
-        receipts = await self._accept([ce for _, ce in batch])
+                self._quarantine(quarantine, sim_event, 0, None, issues_of(error))
+        receipts = await accept_each(self.intake, [ce for _, ce in batch])
         accepted = duplicates = 0
         for n, ((sim_event, ce), receipt) in enumerate(zip(batch, receipts, strict=True)):
             status = receipt.get("status")
@@ -281,17 +276,6 @@ class FeedSource:
         self._commit(quarantine, next_after)
         mark = next_after if next_after is not None else self.watermark()
         return PollResult(len(sim_events), len(batch), accepted, duplicates, len(quarantine), mark)
-
-    async def _accept(self, events: list[Json]) -> list[Json]:
-        """Receipts for every event; a batch refused as a whole is retried one event at a time."""
-        if not events:
-            return []
-        try:
-            return list(await self.intake.accept(events))
-        except PermanentError as error:
-            if len(events) == 1:
-                return [{"status": "rejected", "errors": _issues(error)}]
-            return [r for one in events for r in await self._accept([one])]
 
     def _quarantine(self, into: dict[str, Json], sim_event: Json, n: int, cloud_event: Json | None,
                     issues: Iterable[Any]) -> None:

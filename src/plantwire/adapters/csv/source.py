@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plantwire.adapters._common import accept_each, issues_of
 from plantwire.adapters.csv.client import DropFolder, Seen, content_hash
 from plantwire.adapters.csv.translate import FolderMapping, missing_columns, read_rows, row_event
 from plantwire.errors import InvalidEvent, PermanentError, RetryableError
@@ -34,12 +35,6 @@ class FileResult:
     outcome: str  # done | error | already-processed
     moved_to: Path
     counts: dict[str, int]
-
-
-def _issues(error: PermanentError) -> list[Json]:
-    if isinstance(error, InvalidEvent):
-        return [i.as_dict() for i in error.issues]
-    return [{"path": "$", "rule": type(error).__name__, "message": str(error)}]
 
 
 class CsvFolderSource:
@@ -70,11 +65,30 @@ class CsvFolderSource:
         self.folder.ensure()
         results = []
         for f in self._settled(self.folder.candidates()):
-            result = await self.process(f.path)
+            result = await self._guarded(f.path)
             if result is not None:
                 self._seen.pop(f.path, None)
                 results.append(result)
         return results
+
+    async def _guarded(self, path: Path) -> FileResult | None:
+        """`process`, where anything but an unavailable folder or intake costs this one file (filed
+        in error/ with a report), never the folder: the next file is read all the same."""
+        try:
+            return await self.process(path)
+        except RetryableError:
+            raise
+        except Exception as error:  # a fault in one file must not end the watched folder
+            log.exception("%s: %s could not be processed", self.name, path.name)
+            raw = self.folder.read(path)
+            if raw is None:
+                return None
+            digest = content_hash(raw)
+            report = {"file": path.name, "sha256": digest, "mapping": self.mapping.name,
+                      "processed_at": self.clock.now(), "status": "failed",
+                      "error": f"{type(error).__name__}: {error}", "issues": issues_of(error),
+                      "counts": {}, "rows": []}
+            return FileResult(path.name, "error", self.folder.finish(path, "error", digest, report), {})
 
     async def process(self, path: Path) -> FileResult | None:
         """Read, translate, hand over, remember, move one file; None if it vanished."""
@@ -106,7 +120,11 @@ class CsvFolderSource:
         except (UnicodeDecodeError, LookupError) as bad:
             return {**base, "status": "unreadable", "error": f"not {self.mapping.encoding} text: {bad}",
                     "counts": {}, "rows": []}
-        header, rows = read_rows(text, self.mapping.delimiter)
+        try:
+            header, rows = read_rows(text, self.mapping.delimiter, multiline=self.mapping.multiline)
+        except InvalidEvent as bad:
+            return {**base, "status": "unreadable", "error": str(bad), "issues": issues_of(bad),
+                    "counts": {}, "rows": []}
         missing = missing_columns(self.mapping, header)
         if missing:
             return {**base, "status": "unreadable", "error": f"header lacks column(s): {', '.join(missing)}",
@@ -128,22 +146,11 @@ class CsvFolderSource:
             try:
                 events.append((line, row_event(self.mapping, row, line)))
             except PermanentError as bad:
-                out[line] = {"line": line, "status": "rejected", "issues": _issues(bad)}
-        receipts = await self._accept([e for _, e in events])
+                out[line] = {"line": line, "status": "rejected", "issues": issues_of(bad)}
+        receipts = await accept_each(self.intake, [e for _, e in events])
         for (line, event), receipt in zip(events, receipts, strict=True):
             out[line] = _row_outcome(line, event, receipt)
         return [out[k] for k in sorted(out)]
-
-    async def _accept(self, events: list[Json]) -> list[Json]:
-        """Receipts for every event; a batch refused as a whole is retried one event at a time."""
-        if not events:
-            return []
-        try:
-            return list(await self.intake.accept(events))
-        except PermanentError as error:
-            if len(events) == 1:
-                return [{"status": "rejected", "errors": _issues(error)}]
-            return [r for one in events for r in await self._accept([one])]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan until `stop` is set; an unavailable folder or intake is retried next interval."""

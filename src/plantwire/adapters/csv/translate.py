@@ -12,7 +12,7 @@ import csv
 import io
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,8 @@ class FolderMapping:
     contractversion: str = "1"
     delimiter: str = ","
     encoding: str = "utf-8"
+    multiline: bool = False
+    """Cells may hold line breaks (quoted cells spanning lines); off, such a cell rejects the file."""
     extensions: Mapping[str, str] = field(default_factory=dict)
 
     def required_columns(self) -> set[str]:
@@ -90,25 +92,73 @@ def mapping_from_dict(doc: Mapping[str, Any]) -> FolderMapping:
             name=str(table["name"]), type=str(table["type"]), source=str(table["source"]),
             id=str(table["id"]), fields=fields, time=table.get("time"), plant=plant,
             contractversion=str(table.get("contractversion", "1")),
-            delimiter=str(table.get("delimiter", ",")), encoding=str(table.get("encoding", "utf-8")),
+            delimiter=_delimiter(table.get("delimiter", ",")), encoding=str(table.get("encoding", "utf-8")),
+            multiline=_flag(table, "multiline"),
             extensions={str(k): str(v) for k, v in table.get("extensions", {}).items()})
     except KeyError as missing:
         raise ConfigurationError(f"folder mapping lacks {missing}") from None
 
 
-def read_rows(text: str, delimiter: str = ",") -> tuple[list[str], list[tuple[int, Json | None]]]:
-    """Header, then (line number, cells by column) per data row; None for a row of the wrong width."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
+def _delimiter(raw: Any) -> str:
+    if not isinstance(raw, str) or len(raw) != 1 or raw in "\"\r\n":
+        raise ConfigurationError(f"folder mapping: delimiter must be one character (not a quote or "
+                                 f"line break), got {raw!r}")
+    return raw
+
+
+def _flag(table: Mapping[str, Any], key: str) -> bool:
+    raw = table.get(key, False)
+    if not isinstance(raw, bool):
+        raise ConfigurationError(f"folder mapping: {key} must be true or false, got {raw!r}")
+    return raw
+
+
+def read_rows(text: str, delimiter: str = ",", *,
+              multiline: bool = False) -> tuple[list[str], list[tuple[int, Json | None]]]:
+    """Header, then (line number, cells by column) per data row; None for a row of the wrong width.
+
+    A record the csv module cannot read (a quote never closed, text after a closing quote, a NUL, a
+    cell over ``csv.field_size_limit``) raises InvalidEvent naming the line the record starts on, and
+    so does a quoted cell spanning lines unless the mapping declares ``multiline``: that is how one
+    unbalanced quote swallows every row after it while the row count still looks right.
+    """
+    nul = text.find("\0")
+    if nul >= 0:  # a binary or UTF-16 file read as text; csv would pass NULs into cells
+        raise InvalidEvent([Issue(f"line {text.count(chr(10), 0, nul) + 1}", "csv-syntax",
+                                  "NUL character: is this a text file in the declared encoding?")])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records = _records(reader, multiline)
+    header = [h.strip().lstrip("\ufeff") for h in next(records, (1, []))[1]]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InvalidEvent([Issue("line 1", "csv-header", f"column(s) named twice: {', '.join(repeated)}")])
     rows: list[tuple[int, Json | None]] = []
-    start = reader.line_num + 1
-    for cells in reader:
-        line, start = start, reader.line_num + 1
+    for line, cells in records:
         if not any(c.strip() for c in cells):
             continue
         rows.append((line, dict(zip(header, (c.strip() for c in cells), strict=True))
                      if len(cells) == len(header) else None))
     return header, rows
+
+
+def _records(reader: Any, multiline: bool) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) per record, with every reading problem located at its first line."""
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InvalidEvent([Issue(f"line {start}", "csv-syntax", f"the record starting here cannot be "
+                                      f"read: {error} (reading line {reader.line_num})")]) from None
+        end = reader.line_num
+        if end > start and not multiline:
+            raise InvalidEvent([Issue(f"line {start}", "csv-multiline", f"a quoted cell runs from line "
+                                      f"{start} to line {end}: a quote is not closed, or declare "
+                                      "multiline = true if cells may hold line breaks")])
+        yield start, cells
+        start = end + 1
 
 
 def missing_columns(mapping: FolderMapping, header: list[str]) -> list[str]:
