@@ -1,13 +1,13 @@
 """Exact quantities, units of measure and unit conversion for the canonical model.
 
 Amounts are `Decimal` end to end: JSON numbers and strings are accepted, JSON output is a
-string, and arithmetic never passes through `float`.
+string, and arithmetic never passes through `float`. What an amount may be is the numeric policy
+of domain/amounts.py; the amount types here apply it to every input.
 """
 
 from __future__ import annotations
 
 import decimal
-import math
 from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
@@ -22,12 +22,21 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
-from pydantic_core import PydanticKnownError
+from pydantic_core import PydanticCustomError, PydanticKnownError
+
+from plantwire.domain.amounts import (
+    MAX_INTEGER_DIGITS,
+    MAX_SCALE,
+    AmountError,
+    amount_from_json,
+    check_amount,
+    parse_amount,
+)
 
 __all__ = [
     "MAX_INTEGER_DIGITS",
     "MAX_SCALE",
-    "PASSES_STRINGS",
+    "READS_AMOUNT_TEXT",
     "Amount",
     "CanonicalModel",
     "Dimension",
@@ -45,16 +54,6 @@ __all__ = [
     "convert",
 ]
 
-MAX_INTEGER_DIGITS = 18
-"""Digits allowed before the decimal point of an amount."""
-
-MAX_SCALE = 18
-"""Decimal places allowed in an amount; inexact conversion results are rounded to this."""
-
-# A float carries at most 15 decimal digits faithfully (DBL_DIG); beyond that the sender's number
-# may already have been rounded on the way in, so we refuse it rather than store a guess.
-_FLOAT_SAFE_DIGITS = 15
-
 
 class DomainError(ValueError):
     """A business rule of the canonical model was broken."""
@@ -70,52 +69,20 @@ class CanonicalModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _no_floats(value: Any) -> Any:
-    """Turn a float into the Decimal it was written as, refusing NaN, infinity and lossy digits."""
-    if type(value) is str:  # the usual case, first: amounts travel as JSON strings
-        return value
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not an amount")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("amount must be a finite number")
-        as_decimal = Decimal(repr(value))
-        if len(as_decimal.normalize().as_tuple().digits) > _FLOAT_SAFE_DIGITS:
-            raise ValueError(
-                f"number {value!r} has more than {_FLOAT_SAFE_DIGITS} significant digits; "
-                "send it as a JSON string to keep it exact"
-            )
-        return as_decimal
-    return value
+def _amount_input(value: Any) -> Decimal:
+    """Any input of an amount field read by the numeric policy (domain/amounts.py), as pydantic's
+    error: the rule (e.g. decimal_parsing, decimal_max_places) and what is wrong."""
+    try:
+        if type(value) is str:  # the usual case, first: amounts travel as JSON strings
+            return parse_amount(value)
+        return amount_from_json(value)
+    except AmountError as bad:
+        raise PydanticCustomError(bad.rule, str(bad)) from None
 
 
-PASSES_STRINGS = frozenset({_no_floats})
-"""Before-validators that return a JSON string unchanged (the ingest hot path reads amounts only
-from strings, so it can skip them; service/structs.py)."""
-
-_INTEGER_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
-_EXACT_DIGITS = 28  # decimal's default context precision, which normalize() rounds to
-
-
-def _bounded(value: Decimal) -> Decimal:
-    """Reject non-finite amounts and amounts beyond the supported digits."""
-    if value.is_finite() and -_INTEGER_LIMIT < value < _INTEGER_LIMIT:
-        sign, digits, exponent = value.as_tuple()
-        # fast path, no normalize(): in range, short enough that normalize() would not round
-        if isinstance(exponent, int) and exponent >= -MAX_SCALE and len(digits) <= _EXACT_DIGITS:
-            return value
-    if not value.is_finite():
-        raise ValueError("amount must be a finite number")
-    if value.is_zero():
-        return value
-    normal = value.normalize()
-    if normal.adjusted() >= MAX_INTEGER_DIGITS:
-        raise ValueError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits")
-    exponent = normal.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite, checked above
-    if -exponent > MAX_SCALE:
-        raise ValueError(f"amount has more than {MAX_SCALE} decimal places")
-    return value
+READS_AMOUNT_TEXT = frozenset({_amount_input})
+"""Before-validators that read a JSON string exactly as amounts.parse_amount does (the ingest hot
+path calls parse_amount itself instead; service/structs.py)."""
 
 
 _DIGITS = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -138,38 +105,38 @@ def amount_json_schema(
 
 Amount = Annotated[
     Decimal,
-    BeforeValidator(_no_floats),
-    AfterValidator(_bounded),
+    BeforeValidator(_amount_input),
     WithJsonSchema(amount_json_schema()),
 ]
-"""An exact, finite decimal amount (may be negative, e.g. an adjustment)."""
+"""An exact, finite decimal amount within the numeric policy (may be negative, e.g. an adjustment)."""
 
-def _bounded_non_negative(value: Decimal) -> Decimal:
-    """_bounded, and zero or more (pydantic's own error; one call instead of two)."""
-    if _bounded(value) < 0:
+
+def _non_negative(value: Decimal) -> Decimal:
+    """Zero or more, as pydantic's own error (the value is already bounded, so compares exactly)."""
+    if value < 0:
         raise PydanticKnownError("greater_than_equal", {"ge": 0})
     return value
 
 
-def _bounded_positive(value: Decimal) -> Decimal:
-    """_bounded, and more than zero (pydantic's own error; one call instead of two)."""
-    if _bounded(value) <= 0:
+def _positive(value: Decimal) -> Decimal:
+    """More than zero, as pydantic's own error."""
+    if value <= 0:
         raise PydanticKnownError("greater_than", {"gt": 0})
     return value
 
 
 NonNegativeAmount = Annotated[
     Decimal,
-    BeforeValidator(_no_floats),
-    AfterValidator(_bounded_non_negative),
+    BeforeValidator(_amount_input),
+    AfterValidator(_non_negative),
     WithJsonSchema(amount_json_schema(minimum=0)),
 ]
 """An exact amount that is zero or more."""
 
 PositiveAmount = Annotated[
     Decimal,
-    BeforeValidator(_no_floats),
-    AfterValidator(_bounded_positive),
+    BeforeValidator(_amount_input),
+    AfterValidator(_positive),
     WithJsonSchema(amount_json_schema(minimum=0, exclusive=True)),
 ]
 """An exact amount that is more than zero."""
@@ -228,10 +195,8 @@ class UomConversion(CanonicalModel):
     item_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
-# Multiplying exact decimals needs at most the sum of their digits; this is far above that bound.
-_EXACT = decimal.Context(prec=200, Emax=999_999, Emin=-999_999, traps=[decimal.Inexact])
-_WIDE = decimal.Context(prec=200, Emax=999_999, Emin=-999_999)
 _SCALE = Decimal(1).scaleb(-MAX_SCALE)
+_EXPONENTS = 999_999  # every operand's exponent is within ±amounts.MAX_EXPONENT, far inside this
 
 # A step of a conversion path: (unit reached, factor, True when dividing by the factor)
 _Edge = tuple[str, Decimal, bool]
@@ -277,16 +242,29 @@ def _path(graph: dict[str, list[_Edge]], start: str, goal: str) -> list[_Edge] |
 
 def _apply(value: Decimal, steps: list[_Edge]) -> Decimal:
     """Multiply exactly; divide exactly when the result terminates, else round to MAX_SCALE."""
+    exact, wide = _contexts(value, steps)
     numerator, denominator = value, Decimal(1)
     for _, factor, inverse in steps:
         if inverse:
-            denominator = _EXACT.multiply(denominator, factor)
+            denominator = exact.multiply(denominator, factor)
         else:
-            numerator = _EXACT.multiply(numerator, factor)
+            numerator = exact.multiply(numerator, factor)
     try:
-        return _EXACT.divide(numerator, denominator)
+        return exact.divide(numerator, denominator)
     except decimal.Inexact:
-        return _WIDE.divide(numerator, denominator).quantize(_SCALE, context=_WIDE)
+        return wide.divide(numerator, denominator).quantize(_SCALE, context=wide)
+
+
+def _contexts(value: Decimal, steps: list[_Edge]) -> tuple[decimal.Context, decimal.Context]:
+    """Contexts with precision for this chain: a product needs at most the sum of its operands'
+    digits, and each step moves the point by at most the integer digits plus the scale. Every
+    operand is checked by the numeric policy first, so no exponent here is unbounded."""
+    digits = len(check_amount(value).as_tuple().digits)
+    for _, factor, _ in steps:
+        digits += len(check_amount(factor).as_tuple().digits)
+    prec = digits + (MAX_INTEGER_DIGITS + MAX_SCALE) * (len(steps) + 1) + MAX_SCALE
+    exact = decimal.Context(prec=prec, Emax=_EXPONENTS, Emin=-_EXPONENTS, traps=[decimal.Inexact])
+    return exact, decimal.Context(prec=prec, Emax=_EXPONENTS, Emin=-_EXPONENTS)
 
 
 def convert(

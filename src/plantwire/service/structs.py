@@ -34,7 +34,8 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from plantwire.domain.quantities import PASSES_STRINGS
+from plantwire.domain.amounts import parse_amount
+from plantwire.domain.quantities import READS_AMOUNT_TEXT
 from plantwire.service.patterns import pattern_test, python_pattern, same_in_python
 
 
@@ -45,14 +46,6 @@ class NotMirrored(Exception):
 class Diverged(Exception):
     """A value the mirror decoded is one it cannot vouch for; pydantic's path decides."""
 
-
-DECIMAL_TEXT = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z"
-"""An amount as a JSON string, in the form Decimal() and pydantic read alike."""
-
-DECIMAL_CHARS = "+-.0123456789Ee"
-"""What an amount's text may hold: over these characters, Decimal() accepts exactly DECIMAL_TEXT
-(no whitespace, underscores, Infinity or NaN), so the reader tests the characters with str.strip
-and lets Decimal() judge the form, instead of a regex call per amount (test_fastpath.py)."""
 
 AWARE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
               r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])\Z")
@@ -210,12 +203,12 @@ def _string_constraints(item: StringConstraints, where: str) -> dict[str, Any]:
 
 
 def _decimal(metadata: list[Any], where: str) -> tuple[Any, Step]:
-    """An amount: a JSON string read with Decimal(), then pydantic's own after-validators."""
+    """An amount: a JSON string read by the numeric policy, then pydantic's own after-validators."""
     after: list[Callable[[Decimal], Decimal]] = []
     bounds: list[tuple[str, Any]] = []
     for item in metadata:
-        if isinstance(item, BeforeValidator) and item.func in PASSES_STRINGS:
-            continue  # returns a string unchanged, and the mirror only takes strings
+        if isinstance(item, BeforeValidator) and item.func in READS_AMOUNT_TEXT:
+            continue  # reads a string by parse_amount, as the reader does; the mirror only takes strings
         if isinstance(item, AfterValidator):
             after.append(item.func)  # type: ignore[arg-type]
         elif type(item) in _BOUNDS:
@@ -231,11 +224,12 @@ _COMPARE = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 def _amount_reader(after: list[Callable[[Decimal], Decimal]], bounds: list[tuple[str, Any]],
                    where: str) -> Convert:
-    """Decimal(text), then each after-validator (which must return the value it was given), then
-    each bound: generated as one function, since it runs for every amount of every event."""
-    names: dict[str, Any] = {"Decimal": Decimal, "Diverged": Diverged, "where": where}
-    lines = ["def read(text):", f"    if not text or text.strip({DECIMAL_CHARS!r}): raise Diverged(where)",
-             "    value = Decimal(text)"]
+    """parse_amount(text) (the numeric policy; its AmountError, a ValueError, hands the event to
+    pydantic's path, which names the rule and path), then each after-validator (which must return
+    the value it was given), then each bound: generated as one function, since it runs for every
+    amount of every event."""
+    names: dict[str, Any] = {"parse_amount": parse_amount, "Diverged": Diverged, "where": where}
+    lines = ["def read(text):", "    value = parse_amount(text)"]
     for i, check in enumerate(after):
         names[f"a{i}"] = check
         lines.append(f"    if a{i}(value) is not value: raise Diverged(where)")
