@@ -59,10 +59,18 @@ FLOAT_SAFE_DIGITS = 15
 _INTEGER_LIMIT = 10**MAX_INTEGER_DIGITS
 _DIGITS = "0123456789"
 _NUMBER_CHARS = "0123456789+-.Ee"
+_WHOLE, _EXPONENT = "decimal_whole_digits", "decimal_exponent"
 
 
 class AmountError(ValueError):
-    """An amount breaks the numeric policy; the message says what is wrong, the caller says where."""
+    """An amount breaks the numeric policy; the message says what is wrong, the caller says where.
+
+    `rule` names the limit for a machine (as pydantic's error types do): decimal_parsing,
+    decimal_exponent, decimal_whole_digits, decimal_max_places, finite_number, float_digits."""
+
+    def __init__(self, message: str, rule: str = "decimal_parsing") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 def parse_amount(text: str) -> Decimal:
@@ -92,7 +100,7 @@ def _well_formed(text: str) -> bool:
         if not exponent or exponent.strip(_DIGITS):
             return False
         if len(exponent.lstrip("0")) > MAX_EXPONENT_DIGITS:
-            raise AmountError(f"exponent out of range (at most {MAX_EXPONENT_DIGITS} digits)")
+            raise AmountError(f"exponent out of range (at most {MAX_EXPONENT_DIGITS} digits)", _EXPONENT)
     whole, point, fraction = body.partition(".")
     if (whole and whole.strip(_DIGITS)) or (fraction and fraction.strip(_DIGITS)):
         return False
@@ -106,21 +114,21 @@ def check_amount(value: Decimal) -> Decimal:
     context operation on it (normalize, quantize, comparison with rounding) may overflow or hang."""
     _, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):
-        raise AmountError("amount must be a finite number")
+        raise AmountError("amount must be a finite number", "finite_number")
     if not -MAX_EXPONENT <= exponent <= MAX_EXPONENT:
-        raise AmountError(f"exponent out of range (at most {MAX_EXPONENT} either way)")
+        raise AmountError(f"exponent out of range (at most {MAX_EXPONENT} either way)", _EXPONENT)
     if exponent >= 0:
         if digits != (0,) and len(digits) + exponent > MAX_INTEGER_DIGITS:
-            raise AmountError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits")
+            raise AmountError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits", _WHOLE)
         return value
     size = len(digits)
     if size + exponent > MAX_INTEGER_DIGITS:
-        raise AmountError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits")
+        raise AmountError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits", _WHOLE)
     if -exponent > MAX_SCALE:
         # places beyond MAX_SCALE may only be trailing zeros (1.50 has one place, not two)
         kept = len(bytes(digits).rstrip(b"\0"))
         if kept and -exponent - (size - kept) > MAX_SCALE:
-            raise AmountError(f"amount has more than {MAX_SCALE} decimal places")
+            raise AmountError(f"amount has more than {MAX_SCALE} decimal places", "decimal_max_places")
     return value
 
 
@@ -133,7 +141,7 @@ def amount_from_json(value: object) -> Decimal:
         raise AmountError("a boolean is not an amount")
     if isinstance(value, int):
         if not -_INTEGER_LIMIT < value < _INTEGER_LIMIT:  # compared before any text or Decimal is made
-            raise AmountError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits")
+            raise AmountError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits", _WHOLE)
         return Decimal(value)
     if isinstance(value, float):
         return _from_float(value)
@@ -147,10 +155,10 @@ def _from_float(value: float) -> Decimal:
     """The float as it was written (its repr), refused beyond FLOAT_SAFE_DIGITS significant digits."""
     text = repr(value)
     if text in ("inf", "-inf", "nan"):
-        raise AmountError("amount must be a finite number")
+        raise AmountError("amount must be a finite number", "finite_number")
     amount = parse_amount(text)  # the repr of a finite float is always in the grammar
     significant = len(bytes(amount.as_tuple().digits).rstrip(b"\0"))
     if significant > FLOAT_SAFE_DIGITS:
         raise AmountError(f"number {text} has more than {FLOAT_SAFE_DIGITS} significant digits; "
-                          "send it as a JSON string to keep it exact")
+                          "send it as a JSON string to keep it exact", "float_digits")
     return amount
