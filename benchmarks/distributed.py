@@ -42,13 +42,14 @@ import nats
 import psycopg
 
 from plantwire.bus.nats import BusUrl, JetStreamBus
-from plantwire.bus.relay import JournalRelay, Outbound, outgoing
+from plantwire.bus.relay import JournalRelay, outgoing
 from plantwire.clocks import SystemClock
 from plantwire.domain.catalog import CATALOG
-from plantwire.envelope import JournalEntry, Pending
+from plantwire.envelope import JournalEntry, OutboxRow, Pending
 from plantwire.journal.postgres import PgTarget, upgrade
 from plantwire.journal.postgres_journal import PostgresJournal
 from plantwire.journal.postgres_state import PostgresState
+from plantwire.processes import stop_process
 from plantwire.service.validation import validate_event
 from plantwire.simulators.scenario import plant_day
 
@@ -129,7 +130,7 @@ def bus_url(base: str) -> str:
 
 def raw_jetstream(base: str, entries: list[JournalEntry]) -> float:
     url = BusUrl.parse(bus_url(base))
-    messages, _ = outgoing(url, [Outbound.of(e) for e in entries], [0] * url.partitions)
+    messages, _ = outgoing(url, [OutboxRow.of(e) for e in entries], [0] * url.partitions)
     JetStreamBus(url).ensure_stream()  # same stream settings as the relay's
 
     async def run() -> float:
@@ -194,6 +195,12 @@ def cpu_ticks(pids: list[int] | None = None) -> tuple[float, float]:
         return 0.0, 0.0
 
 
+def logs_tail(folder: str) -> str:
+    """The end of every worker's log (the folder is deleted once the phase ends)."""
+    return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-1500:]}"
+                     for log in sorted(Path(folder).glob("w*.log")))
+
+
 def end_to_end(base_pg: str, base_nats: str, rows: list[Pending], workers: int) -> tuple[float, float, float]:
     """Workers started and holding their partitions first; then the clock runs from the first
     append (batches of 500, as group commit hands them) until the tally has every event. Returns
@@ -209,7 +216,10 @@ def end_to_end(base_pg: str, base_nats: str, rows: list[Pending], workers: int) 
                 procs.append(subprocess.Popen(
                     [PLANTWIRE, "worker", "--backend", schema.url, "--bus", url, "--data-dir", f"{tmp}/w{w}"],
                     stdout=log, stderr=subprocess.STDOUT))
+            deadline = time.monotonic() + 120
             while not leases_held(schema.target, parsed.prefix, parsed.partitions):
+                if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+                    raise SystemExit("the workers did not take their partitions:\n" + logs_tail(tmp))
                 time.sleep(0.2)
             time.sleep(3)  # let the last worker take its share
             pids = [p.pid for p in procs]
@@ -218,16 +228,17 @@ def end_to_end(base_pg: str, base_nats: str, rows: list[Pending], workers: int) 
             ingest(schema, rows)
             while applied(schema.target) < len(rows):
                 if any(p.poll() is not None for p in procs):
-                    raise SystemExit(f"a worker died; see {tmp}")
+                    raise SystemExit("a worker died:\n" + logs_tail(tmp))
                 time.sleep(0.05)
             rate = len(rows) / (time.perf_counter() - t0)
             (busy1, all1), (own1, _) = cpu_ticks(), cpu_ticks(pids)
             return rate, (busy1 - busy0) / max(all1 - all0, 1e-9), (own1 - own0) / len(rows) * 1e6
     finally:
         for p in procs:
-            p.send_signal(signal.SIGTERM)
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
         for p in procs:
-            p.wait(20)
+            stop_process(p, signal.SIGTERM, 20)  # SIGKILL after 20 s: no worker outlives the run
         bus = JetStreamBus(parsed)
         bus.delete_stream()
         bus.close()
