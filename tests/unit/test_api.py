@@ -163,6 +163,16 @@ def test_replay_endpoint_and_bad_since(client: TestClient, hub: Hub) -> None:
     assert client.post("/v1/replay", json={"subscriber": "nobody"}).status_code == 404
 
 
+def test_replay_refuses_unknown_fields_and_replays_nothing(client: TestClient, hub: Hub) -> None:
+    client.post("/v1/events", json=day(2), headers=BATCH)
+    hub.dispatcher.drain()
+    bad = client.post("/v1/replay", json={"subscriber": "inventory", "key": "1000123"})
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["error"]["path"] == "$.key" and bad.json()["error"]["rule"] == "extra_forbidden"
+    typo = client.post("/v1/replay", json={"subscriber": "inventory", "dryrun": True})
+    assert typo.status_code == 422 and typo.json()["error"]["path"] == "$.dryrun"  # not a real replay
+
+
 def test_business_exceptions_endpoints(client: TestClient, hub: Hub) -> None:
     from plantwire.flows.exceptions import record_exception
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -81,13 +82,27 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def bad_params(_: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid", "type": "invalid"}
-        path = "$." + ".".join(str(p) for p in first["loc"])
+        loc = tuple(first["loc"])
+        loc = loc[1:] if loc[:1] == ("body",) else loc  # a body field's path is from the body's root
+        path = "$." + ".".join(str(p) for p in loc) if loc else "$"
         return json_response(error_body(422, str(first["type"]), str(first["msg"]), path), 422)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error", error=str(exc))
         return json_response(error_body(500, "internal", "internal error; see the hub's log"), 500)
+
+
+class ReplayRequest(BaseModel):
+    """The body of POST /v1/replay; an unknown field (a typo, or a `key` we do not filter by) is a 422,
+    never silently dropped so that everything is replayed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subscriber: str
+    types: list[str] | None = None
+    since: str | None = None
+    dry_run: bool = False
 
 
 def _since(value: str | None) -> float | None:
@@ -143,10 +158,8 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
         return json_response(letter)
 
     @app.post("/v1/replay")
-    def replay(subscriber: Annotated[str, Body()], types: Annotated[list[str] | None, Body()] = None,
-               since: Annotated[str | None, Body()] = None,
-               dry_run: Annotated[bool, Body()] = False) -> Response:
-        report = hub.replayer.replay(subscriber, types, _since(since), dry_run)
+    def replay(body: ReplayRequest) -> Response:
+        report = hub.replayer.replay(body.subscriber, body.types, _since(body.since), body.dry_run)
         return json_response(report.as_dict())
 
     @app.get("/v1/sources")
