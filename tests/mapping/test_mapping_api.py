@@ -68,6 +68,22 @@ def test_uom_and_value_maps(client: TestClient) -> None:
     assert client.get("/v1/valuemaps").json()["values"][0]["value"] == "accepted"
 
 
+@pytest.mark.timeout(30)  # this request once hung the whole hub (issue #13): a hang fails here
+@pytest.mark.parametrize(("value", "rule"), [("1e-999999999", "decimal_exponent"),
+                                             ("1e999999999", "decimal_exponent"),
+                                             ("1" * 19, "decimal_whole_digits"),
+                                             ("0." + "0" * 18 + "1", "decimal_max_places"),
+                                             (" 5", "decimal_parsing"), ("1_0", "decimal_parsing")])
+def test_uom_convert_and_conversions_refuse_amounts_out_of_policy(client: TestClient, value: str,
+                                                                  rule: str) -> None:
+    bad = client.get("/v1/uom/convert", params={"value": value, "from": "EA", "to": "EA"})
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["error"]["rule"] == rule and bad.json()["error"]["path"] == "$.value"
+    conv = {"from_uom": "BOX", "to_uom": "EA", "factor": value}
+    assert client.put("/v1/uom/conversions", json=conv).status_code == 422
+    assert client.get("/healthz").status_code == 200
+
+
 def test_rules_review_and_owners(client: TestClient, hub: Hub) -> None:
     rules = [{"id": "lot", "contract": "procurement.goods.received", "kind": "required",
               "path": "lines[*].lot", "severity": "quarantine"},

@@ -6,7 +6,6 @@ name as who made it.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Query, Request
@@ -15,6 +14,7 @@ from starlette.responses import Response
 
 from plantwire.api.responses import json_response
 from plantwire.bootstrap import Hub
+from plantwire.domain.amounts import AmountError, parse_amount
 from plantwire.domain.quantities import DomainError, Quantity, UomConversion
 from plantwire.errors import RequestRejected
 from plantwire.mapping.book import DQ, OWNERS, RuleBook
@@ -115,9 +115,13 @@ def _uom_routes(app: FastAPI, units: Units) -> None:
     def uom_convert(value: str, from_uom: Annotated[str, Query(alias="from")],
                     to_uom: Annotated[str, Query(alias="to")], item: str | None = None) -> Response:
         try:
-            qty = Quantity(value=Decimal(value), uom=from_uom)
+            amount = parse_amount(value)  # the one numeric policy, before any arithmetic
+        except AmountError as bad:
+            raise _bad(bad.rule, bad, "$.value") from None
+        try:
+            qty = Quantity(value=amount, uom=from_uom)
             return json_response(units.convert(qty, to_uom, item).model_dump(mode="json"))
-        except (DomainError, ValidationError, InvalidOperation) as bad:
+        except (DomainError, ValidationError) as bad:
             raise _bad("uom-convert", bad) from None
 
 
