@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from plantwire.domain.amounts import AmountError, amount_from_json
 from plantwire.errors import InvalidEvent, Issue
 
 
@@ -66,11 +67,12 @@ class JsonNode:
         value = self.req(name)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise invalid(self.at(name), "number", f"{name} must be a number")
-        try:
-            number = Decimal(repr(value) if isinstance(value, float) else str(value))
-        except InvalidOperation:
-            raise invalid(self.at(name), "number", f"not a number: {value!r}") from None
-        if not number.is_finite() or number < 0 or (positive and number == 0):
+        try:  # the numeric policy: exact, bounded before any Decimal arithmetic
+            number = amount_from_json(value.strip() if isinstance(value, str) else value)
+        except AmountError as error:
+            raise invalid(self.at(name), "number", f"not a number within the policy: {str(value)[:40]!r}: "
+                          f"{error} [{error.rule}]") from None
+        if number < 0 or (positive and number == 0):
             raise invalid(
                 self.at(name), "positive" if positive else "non-negative", f"bad quantity {value!r}"
             )

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from plantwire.adapters._common import cloud_event, fit_id, from_millis
+from plantwire.domain.amounts import AmountError, amount_from_json, parse_amount
 from plantwire.errors import Issue
 
 GOODS_COMPLETED = "production.goods.completed"
@@ -189,11 +190,11 @@ def _increase(before: Any, change: Change, scope: Scope, issues: list[Issue]) ->
 def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
+    try:  # the numeric policy: a huge exponent never reaches the subtraction below; a tag's
+        # binary float is read from its repr (exactly what the PLC sent), whatever its digits
+        return parse_amount(repr(value)) if isinstance(value, float) else amount_from_json(value)
+    except AmountError:
         return None
-    return number if number.is_finite() else None
 
 
 def _event(rule: Rule, change: Change, delta: Decimal | None, tags: Mapping[str, Any], scope: Scope,

@@ -18,9 +18,10 @@ import json
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol
 
+from plantwire.domain.amounts import AmountError, amount_from_json
 from plantwire.errors import Issue, RequestRejected
 from plantwire.mapping.findings import Finding, Severity, severity, steps, values_at
 from plantwire.mapping.xref import NAME
@@ -83,7 +84,7 @@ def parse_rules(raw: Any) -> list[Rule]:
     for i, item in enumerate(raw):
         try:
             rule = _rule(item)
-        except (ValueError, TypeError, KeyError, InvalidOperation) as bad:
+        except (ValueError, TypeError, KeyError) as bad:
             raise RequestRejected(422, "dq-rule", f"rule #{i}: {bad}", f"$.rules[{i}]") from None
         if rule.id in ids:
             raise RequestRejected(422, "dq-rule", f"rule id {rule.id!r} is declared twice", f"$.rules[{i}]")
@@ -129,7 +130,8 @@ def _check_kind(rule: Rule) -> None:
 
 
 def _dec(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    """A rule bound by the numeric policy (an AmountError is a ValueError: the rule is refused)."""
+    return None if value is None else amount_from_json(value)
 
 
 def rule_dict(rule: Rule) -> dict[str, Any]:
@@ -181,10 +183,10 @@ def _problem(rule: Rule, value: Any, plant: str | None, lookups: Lookups) -> str
 
 
 def _out_of_range(rule: Rule, value: Any) -> str | None:
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return f"{value!r} is not a number"
+    try:  # bounded before any comparison: a huge exponent must not reach Decimal arithmetic
+        number = amount_from_json(value)
+    except AmountError as error:
+        return f"{str(value)[:40]!r} is not a number within the policy: {error}"
     if (rule.min is not None and number < rule.min) or (rule.max is not None and number > rule.max):
         return f"{number} is outside [{rule.min if rule.min is not None else '-inf'}, " \
                f"{rule.max if rule.max is not None else 'inf'}]"

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 
 from plantwire.adapters._xml import local_name
 from plantwire.adapters.b2mml.schemas import NAMESPACES, Version
+from plantwire.domain.amounts import AmountError, parse_amount
 from plantwire.errors import InvalidEvent, Issue
 
 __all__ = ["Body", "Document", "Lot", "Material", "Qty", "Request", "Scope", "Segment", "read_document"]
@@ -174,11 +175,12 @@ class _Reader:
             raw = self.text(q, "QuantityString")
             if raw is None:
                 continue
-            try:
-                value = Decimal(raw)
-            except InvalidOperation:
+            try:  # the numeric policy bounds exponent, digits and places before any arithmetic
+                value = parse_amount(raw.strip())
+            except AmountError as error:
                 raise InvalidEvent([Issue(f"{where}/Quantity[{n}]/QuantityString (line {q.sourceline})",
-                                          "b2mml-quantity", f"{raw!r} is not a decimal number")]) from None
+                                          "b2mml-quantity", f"{raw[:40]!r} is not a decimal number "
+                                          f"within the policy: {error} [{error.rule}]")]) from None
             found.append(Qty(value, self.text(q, "UnitOfMeasure"), self.text(q, "Key")))
         return tuple(found)
 

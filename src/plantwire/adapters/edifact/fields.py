@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TypeVar
 
 from plantwire.adapters.edifact.envelope import Message
 from plantwire.adapters.edifact.syntax import Document, Segment, locate
+from plantwire.domain.amounts import AmountError, parse_amount
 from plantwire.errors import InvalidEvent, Issue
 
 T = TypeVar("T")
@@ -109,13 +110,11 @@ def edi_date(seg: Segment, r: Reader, tz: tzinfo = UTC) -> date:
 def number(seg: Segment, r: Reader, element: int, component: int) -> Decimal:
     """A numeric value; ISO 9735 allows comma or full stop as the decimal mark."""
     raw = seg.get(element, component).strip()
-    try:
-        value = Decimal(raw.replace(",", "."))
-    except InvalidOperation:
-        raise r.fail(seg, "number", f"{raw!r} is not a number", element) from None
-    if not value.is_finite():
-        raise r.fail(seg, "number", f"{raw!r} is not a finite number", element)
-    return value
+    try:  # the numeric policy bounds exponent, digits and places before any Decimal arithmetic
+        return parse_amount(raw.replace(",", "."))
+    except AmountError as error:
+        raise r.fail(seg, "number", f"{raw[:40]!r} is not a number within the policy: {error} "
+                     f"[{error.rule}]", element) from None
 
 
 def amount(value: Decimal) -> str:

@@ -10,13 +10,14 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from plantwire.adapters._xml import local_name
+from plantwire.domain.amounts import AmountError, parse_amount
 from plantwire.errors import InvalidEvent, Issue
 
 Json = dict[str, Any]
@@ -31,12 +32,11 @@ def number(text: str, path: str, *, positive: bool = False) -> Decimal:
     """A SAP number ("12.500", "3.000-" for minus) as an exact Decimal; bad numbers are located."""
     raw = text.strip()
     negative = raw.endswith("-")
-    try:
-        value = Decimal(raw[:-1] if negative else raw)
-    except InvalidOperation:
-        raise invalid(path, "number", f"not a number: {text!r}") from None
-    if not value.is_finite():
-        raise invalid(path, "number", f"not a finite number: {text!r}")
+    try:  # the numeric policy bounds exponent, digits and places before any Decimal arithmetic
+        value = parse_amount(raw[:-1] if negative else raw)
+    except AmountError as error:
+        raise invalid(path, "number", f"not a number within the policy: {text[:40]!r}: {error} "
+                      f"[{error.rule}]") from None
     value = -value if negative else value
     if positive and value <= 0:
         raise invalid(path, "positive", f"must be more than zero, got {text!r}")

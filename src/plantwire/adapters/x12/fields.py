@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from plantwire.adapters.x12.mapping import ITEM_QUALIFIERS, NOT_ITEMS
 from plantwire.adapters.x12.tokenizer import Problem, Segment
+from plantwire.domain.amounts import AmountError, parse_amount
 from plantwire.errors import InvalidEvent
 
 UTC_CODES = frozenset({"UT", "GM", "Z"})
@@ -63,10 +64,11 @@ def moment(segment: Segment, date_at: int, time_at: int, zone: tzinfo,
 def decimal(segment: Segment, position: int, what: str) -> Decimal:
     """A numeric element as an exact Decimal."""
     value = need(segment, position, what)
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise fail(segment, position, f"{what} {value!r} is not a number") from None
+    try:  # the numeric policy bounds exponent, digits and places before any Decimal arithmetic
+        return parse_amount(value)
+    except AmountError as error:
+        raise fail(segment, position, f"{what} {value[:40]!r} is not a number within the policy: "
+                   f"{error} [{error.rule}]") from None
 
 
 def number(value: Decimal) -> str:
