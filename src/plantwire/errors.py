@@ -14,6 +14,8 @@ never from message text::
     │   └── RequestRejected            an HTTP request that cannot be read at all (size, media, JSON)
     ├── NotFound                       a named thing does not exist (event, dead letter, key)
     └── ConfigurationError             settings or wiring are wrong; fix and restart
+        └── SchemaVersionError         a data file's schema is newer than this code, or needs
+                                       `plantwire db upgrade`, or is not ours
 """
 
 from __future__ import annotations
@@ -93,3 +95,8 @@ class NotFound(PlantwireError):
 
 class ConfigurationError(PlantwireError):
     """Settings or wiring are wrong; the process cannot do its job until they are fixed."""
+
+
+class SchemaVersionError(ConfigurationError):
+    """A SQLite data file is at a schema version this code cannot run on (newer: upgrade plantwire;
+    older: `plantwire db upgrade --data-dir D`), or is not a plantwire file at all."""

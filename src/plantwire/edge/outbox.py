@@ -21,34 +21,11 @@ from typing import Any
 from plantwire.edge.queue import choose_batch
 from plantwire.envelope import Pending
 from plantwire.errors import StorageUnavailable
+from plantwire.journal.sqlite_schema import OUTBOX, ensure
 
 PENDING, FORWARDED, ACKNOWLEDGED, FAILED = 0, 1, 2, 3
 STATE_NAMES = {PENDING: "pending", FORWARDED: "forwarded", ACKNOWLEDGED: "acknowledged",
                FAILED: "failed"}
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    source TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    pkey TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    state INTEGER NOT NULL DEFAULT 0,
-    accepted_at REAL NOT NULL,
-    forwarded_at REAL,
-    done_at REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    hub_seq INTEGER,
-    reason TEXT,
-    digest BLOB NOT NULL,
-    body BLOB NOT NULL,
-    UNIQUE (source, event_id)
-);
-CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (priority, seq) WHERE state < 2;
-CREATE INDEX IF NOT EXISTS outbox_key ON outbox (pkey, seq) WHERE state < 2;
-CREATE INDEX IF NOT EXISTS outbox_failed ON outbox (seq) WHERE state = 3;
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
-"""
 INSERT = ("INSERT INTO outbox (source, event_id, type, pkey, priority, accepted_at, digest, body) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING")
 ROW_COLUMNS = ("seq, source, event_id, type, pkey, priority, state, accepted_at, forwarded_at, "
@@ -94,7 +71,11 @@ class Outbox:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.min_free_bytes = path, min_free_bytes
         self._conn = connect(path)
-        self._conn.executescript(SCHEMA)
+        try:
+            ensure(self._conn, OUTBOX, path)  # SchemaVersionError: a newer or older file
+        except BaseException:
+            self._conn.close()
+            raise
         if max_bytes is not None:
             page = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
             self._conn.execute(f"PRAGMA max_page_count={max(1, max_bytes // page)}")

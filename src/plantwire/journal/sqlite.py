@@ -22,33 +22,14 @@ from typing import Any
 from plantwire.envelope import Appended, AppendOutcome, Conflicted, JournalEntry, Pending
 from plantwire.errors import StorageUnavailable
 from plantwire.journal.codec import add_exact, dump_value, entry_from_row, load_value
+from plantwire.journal.sqlite_schema import JOURNAL, STATE, ensure
+from plantwire.journal.sqlite_schema import JOURNAL_SCHEMA as JOURNAL_SCHEMA  # benchmarks/ingest.py
 from plantwire.ports import Clock
 
-JOURNAL_SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal (
-    seq INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    partition_key TEXT NOT NULL,
-    recorded_at REAL NOT NULL,
-    digest BLOB NOT NULL,
-    body BLOB NOT NULL,
-    UNIQUE (source, event_id)
-);
-"""
 INSERT = (
     "INSERT INTO journal (source, event_id, type, partition_key, recorded_at, digest, body) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING"
 )
-STATE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kv (
-    ns TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value BLOB NOT NULL,
-    PRIMARY KEY (ns, key)
-) WITHOUT ROWID;
-"""
 
 
 def connect(path: Path, synchronous: str) -> sqlite3.Connection:
@@ -117,7 +98,11 @@ class SqliteJournal:
     def __init__(self, path: Path, clock: Clock) -> None:
         self._clock = clock
         self._writer = connect(path, "FULL")
-        self._writer.executescript(JOURNAL_SCHEMA)
+        try:
+            ensure(self._writer, JOURNAL, path)  # SchemaVersionError: a newer or older file
+        except BaseException:
+            self._writer.close()
+            raise
         self._write_lock = threading.Lock()
         # several processes may append (serve --ingest-processes): they take turns on this lock,
         # which wakes the next writer at once, where SQLite's own busy handler sleeps and polls
@@ -284,7 +269,11 @@ class SqliteState:
 
     def __init__(self, path: Path) -> None:
         self._conns = _PerThread(path, "NORMAL")
-        self._conns.get().executescript(STATE_SCHEMA)
+        try:
+            ensure(self._conns.get(), STATE, path)  # SchemaVersionError: a newer or older file
+        except BaseException:
+            self._conns.close()
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTx]:
