@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from plantwire.cli import mapping as mapping_cli
-from plantwire.cli import ops
+from plantwire.cli import ops, storage
 from plantwire.cli.common import DataDir, console, fail
 from plantwire.cli.connect import connect
 from plantwire.cli.edge import edge
@@ -106,9 +106,20 @@ def _flows_apart(hub: Hub) -> DeliveryWorker | None:
     return DeliveryWorker([hub.relay, hub.timers], hub.settings.poll_interval)
 
 
+def _started(build: Callable[[], Hub]) -> Hub:
+    """The hub `build` makes, or exit 1 with the reason when its storage or settings are wrong
+    (a schema newer than this code, or one that needs `plantwire db upgrade`): no traceback."""
+    from plantwire.errors import ConfigurationError
+
+    try:
+        return build()
+    except ConfigurationError as exc:
+        fail(str(exc))
+        raise
+
+
 app = typer.Typer(help="Plantwire: durable business events between MES, WMS, ERP and suppliers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-db = typer.Typer(help="Manage the PostgreSQL schema of a distributed hub.", no_args_is_help=True)
 Backend = Annotated[str, typer.Option(
     "--backend", envvar="PLANTWIRE_BACKEND",
     help="Storage: 'sqlite' (files in --data-dir) or a postgresql://user@host/db[?schema=name] URL.")]
@@ -126,7 +137,9 @@ for _name in ("xref", "uom", "valuemap", "dq", "owners"):
 app.add_typer(schema, name="schema")
 app.add_typer(sim, name="sim")
 app.add_typer(edge, name="edge")
-app.add_typer(db, name="db")
+app.add_typer(storage.db, name="db")
+app.command("backup")(storage.backup)
+app.command("restore")(storage.restore)
 app.command("replay")(ops.replay)
 app.command("status")(ops.status)
 
@@ -160,8 +173,9 @@ def serve(data_dir: DataDir,
 
     configure_logging()
     systems = _systems(erp, mes, wms, supplier, data_dir)
-    hub = bootstrap(Settings(data_dir=data_dir, backend=backend, bus=bus, max_batch=max_batch,
-                             max_body_bytes=max_body_mb * 1024 * 1024, systems=systems))
+    hub = _started(lambda: bootstrap(Settings(
+        data_dir=data_dir, backend=backend, bus=bus, max_batch=max_batch,
+        max_body_bytes=max_body_mb * 1024 * 1024, systems=systems)))
     _flows_follow_the_leader(hub)
     common = ["--data-dir", str(data_dir), "--backend", backend, "--bus", bus]
     children = [WorkerProcess([*common, "--host", host, "--port", str(port), "--max-batch", str(max_batch),
@@ -202,7 +216,7 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     configure_logging()
     settings = Settings(data_dir=data_dir, backend=backend, bus=bus,
                         systems=_systems(erp, mes, wms, supplier, data_dir))
-    hub = bootstrap(settings, flows=_chosen_flows(settings, flows))
+    hub = _started(lambda: bootstrap(settings, flows=_chosen_flows(settings, flows)))
     flow_loop = _flows_apart(hub)
 
     async def run() -> None:
@@ -237,22 +251,6 @@ def worker(data_dir: DataDir, erp: ErpUrl = None, mes: MesUrl = None, wms: WmsUr
     if flow_loop is not None:
         flow_loop.stop()
     hub.close()
-
-
-@db.command("upgrade")
-def db_upgrade(backend: Backend) -> None:
-    """Create or upgrade the PostgreSQL schema named by --backend (safe to run from many hosts)."""
-    from plantwire.errors import PlantwireError
-    from plantwire.journal.postgres import PgTarget, is_postgres_url, upgrade
-
-    if not is_postgres_url(backend):
-        fail("--backend must be a postgresql:// URL (SQLite files set themselves up)")
-    try:
-        target = PgTarget.from_url(backend)
-        revision = upgrade(target)
-    except PlantwireError as exc:
-        fail(str(exc))
-    console.print(f"schema {target.schema!r} is at revision {revision}")
 
 
 @schema.command("export")

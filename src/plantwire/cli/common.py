@@ -30,7 +30,11 @@ def open_hub(data_dir: Path) -> Iterator[Hub]:
     if not data_dir.exists():
         fail(f"data directory {data_dir} does not exist (start `plantwire serve --data-dir "
              f"{data_dir}` first, or pass --data-dir)")
-    hub = bootstrap(Settings(data_dir=data_dir))
+    try:
+        hub = bootstrap(Settings(data_dir=data_dir))
+    except PlantwireError as exc:  # e.g. a schema newer than this plantwire: say so, no traceback
+        fail(str(exc))
+        raise
     try:
         yield hub
     except PlantwireError as exc:

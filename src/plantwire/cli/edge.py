@@ -64,7 +64,10 @@ def run(ctx: typer.Context,
         hub_url=hub, data_dir=data_dir, hub_key=key, host=host, port=port, batch_size=batch_size,
         alarm_backlog=alarm_backlog, alarm_age=alarm_age, rules=rules,
         max_outbox_bytes=max_outbox_mb * 1024 * 1024 if max_outbox_mb else None)
-    run_agent(settings, sources)
+    try:
+        run_agent(settings, sources)
+    except ConfigurationError as exc:  # e.g. an outbox schema newer than this plantwire
+        fail(escape(str(exc)))
 
 
 @edge.command("status")
