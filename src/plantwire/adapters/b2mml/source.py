@@ -8,22 +8,25 @@ error/ with the located issues.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from plantwire.adapters._common import Quarantine, hand_over
+from plantwire.adapters._common import Quarantine, hand_over, issues_of
 from plantwire.adapters._xml import DEFAULT_LIMITS, XmlLimits, parse_xml
 from plantwire.adapters.b2mml.client import B2mmlFolder
 from plantwire.adapters.b2mml.document import Document, read_document
 from plantwire.adapters.b2mml.mapping import B2mmlMapping
 from plantwire.adapters.b2mml.schemas import SchemaSet, Version, version_of
 from plantwire.adapters.b2mml.translate import to_events
-from plantwire.errors import InvalidEvent
+from plantwire.errors import InvalidEvent, Issue, PermanentError, RetryableError
 from plantwire.ports import Intake
 
 __all__ = ["B2mmlFolderSource", "B2mmlReader", "Parsed"]
 
 Json = dict[str, Any]
+log = logging.getLogger("plantwire.adapters.b2mml")
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,25 @@ class B2mmlFolderSource:
         """Handle every pending file; the number of events kept."""
         kept = 0
         for path in self.folder.pending():
-            data = self.folder.read(path)
+            data: bytes | None = None
             try:
+                data = self.folder.read(path)
                 parsed = self.reader.parse(data)
-            except InvalidEvent as error:
-                self.quarantine.add(f"{self.name}:{path.name}", error, payload=data)
-                self.folder.failed(path, "\n".join(f"{i.path}: {i.message} [{i.rule}]" for i in error.issues))
+            except RetryableError:
+                raise  # the folder is unavailable: the file stays in the inbox
+            except Exception as error:  # a fault in one file (refused, too big, a bug) never ends the folder
+                self._refuse(path, data, error)
                 continue
             await hand_over(self.intake, parsed.events, self.quarantine, f"{self.name}:{path.name}")
             self.folder.done(path)
             kept += len(parsed.events)
         return kept
+
+    def _refuse(self, path: Path, data: bytes | None, error: Exception) -> None:
+        """File one unreadable document in error/ with its located report, and quarantine it."""
+        if not isinstance(error, PermanentError):
+            log.exception("%s: %s could not be processed", self.name, path.name)
+        refused = error if isinstance(error, InvalidEvent) else InvalidEvent(
+            [Issue(**i) for i in issues_of(error)])
+        self.quarantine.add(f"{self.name}:{path.name}", refused, payload=data)
+        self.folder.failed(path, "\n".join(f"{i.path}: {i.message} [{i.rule}]" for i in refused.issues))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from plantwire.adapters._common import backoff
+from plantwire.adapters._common import backoff, issues_of
 from plantwire.adapters.x12.ack import GroupAck, ack_issues, group_ack, read_997, write_997
 from plantwire.adapters.x12.client import FileDrop
 from plantwire.adapters.x12.envelope import read
@@ -106,8 +106,15 @@ class X12Source:
         for path in self.drop.pending():
             try:
                 result = await self.receive(self.drop.read(path), path.stem)
-            except InvalidEvent as error:
-                self.drop.finish(path, False, "\n".join(f"{i.path}: {i.message}" for i in error.issues))
+            except RetryableError:
+                raise  # the drop or the intake is unavailable: the file stays in the inbox
+            except PermanentError as error:
+                self.drop.finish(path, False, "\n".join(f"{i['path']}: {i['message']} [{i['rule']}]"
+                                                        for i in issues_of(error)))
+                continue
+            except Exception as error:  # a fault in one file must not end the file drop
+                log.exception("x12: %s could not be processed", path.name)
+                self.drop.finish(path, False, f"$: internal-error: {type(error).__name__}: {error}")
                 continue
             report = "\n".join(f"{i.path}: {i.message}" for i in result.issues)
             self.drop.finish(path, result.accepted, report)
