@@ -10,6 +10,7 @@ from typing import Any
 
 from plantwire.adapters._common import cloud_event
 from plantwire.adapters.mqtt.rules import MqttMapping, TopicMapping
+from plantwire.domain.amounts import AmountError, parse_amount
 from plantwire.errors import InvalidEvent, Issue
 from plantwire.ports import Command
 
@@ -39,11 +40,18 @@ def route_for(mapping: MqttMapping, topic: str) -> TopicMapping:
 
 
 def decode_json(topic: str, payload: bytes) -> Any:
-    """Parse a JSON payload, numbers with fractions as Decimal; InvalidEvent naming the topic."""
+    """Parse a JSON payload, numbers with fractions as Decimal by the numeric policy; InvalidEvent
+    naming the topic (also for nesting too deep for the parser, and numbers out of the policy)."""
     try:
-        return json.loads(payload.decode("utf-8"), parse_float=Decimal)
+        return json.loads(payload.decode("utf-8"), parse_float=parse_amount)
+    except AmountError as error:
+        raise InvalidEvent([Issue(topic, "mqtt-number", f"a number in the payload is outside the numeric "
+                                  f"policy: {error} [{error.rule}]")]) from None
+    except RecursionError:
+        raise InvalidEvent([Issue(topic, "mqtt-json", "payload is nested too deeply to read")]) from None
     except (UnicodeDecodeError, ValueError) as error:
-        raise InvalidEvent([Issue(topic, "mqtt-json", f"payload is not UTF-8 JSON: {error}")]) from error
+        raise InvalidEvent([Issue(topic, "mqtt-json", f"payload is not UTF-8 JSON: {str(error)[:200]}")]
+                           ) from None
 
 
 def lookup(document: Any, path: str) -> Any:
