@@ -23,7 +23,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +55,13 @@ class Figures:
     refused: int = 0
     failures: int = 0
     server_errors: int = 0
+    known_server_errors: int = 0
     hangs: int = 0
     slowest_s: float = 0.0
     peak_python_bytes: int = 0
     peak_rss_growth_bytes: int = 0
     first_failure: str = ""
+    known: list[str] = field(default_factory=list)
 
 
 FIGURES: dict[str, Figures] = {}
@@ -147,3 +149,47 @@ def write_figures() -> None:
     merged: dict[str, Any] = json.loads(target.read_text()) if target.exists() else {}
     merged.update({name: asdict(f) for name, f in FIGURES.items()})
     target.write_text(json.dumps(merged, indent=2, sort_keys=True))
+
+
+def answered(target: str, send: Callable[[], Any], what: str, known: str = "") -> Any:
+    """Send one request (`send` returns an httpx.Response): no 5xx, and an answer within DEADLINE_S.
+
+    A slow answer is sent once more before it counts as a hang, so a scheduler hiccup on a shared CI
+    core is not reported as one; a hang reproduces. `what` describes the request for the report.
+    `known` names a known, reported bug the request matches (see KNOWN in test_fuzz_routes.py): its
+    5xx or dropped connection is counted as `known_server_errors`, not failed; anything else still is."""
+    if spent(target):
+        return None
+    figures = FIGURES.setdefault(target, Figures())
+    figures.inputs += 1
+    response, elapsed = _timed(send)
+    if response is not None and elapsed > DEADLINE_S:
+        response, elapsed = _timed(send)
+    figures.slowest_s = max(figures.slowest_s, elapsed)
+    if known and (response is None or response.status_code >= 500):
+        figures.known_server_errors += 1
+        figures.known = sorted({*figures.known, known})
+        return response
+    if response is None:
+        figures.hangs += 1
+        fail(target, f"no answer (connection failed or timed out after {elapsed:.1f} s) to {what}")
+    elif response.status_code >= 500:
+        figures.server_errors += 1
+        fail(target, f"{response.status_code} for {what}: {response.text[:300]}")
+    elif elapsed > DEADLINE_S:
+        figures.hangs += 1
+        fail(target, f"answered in {elapsed:.2f} s twice (limit {DEADLINE_S} s): {what}")
+    elif response.status_code >= 400:
+        figures.refused += 1
+    return response
+
+
+def _timed(send: Callable[[], Any]) -> tuple[Any, float]:
+    import httpx
+
+    began = time.perf_counter()
+    try:
+        response = send()
+    except httpx.TransportError:
+        response = None
+    return response, time.perf_counter() - began

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from plantwire.errors import PlantwireError
+from plantwire.errors import PlantwireError, RequestRejected
 from plantwire.mapping.xref import XrefVersion, apply, check_names, current
 from plantwire.ports import Clock, StateStore
 
@@ -50,18 +51,22 @@ class ImportReport:
 
 def read_rows(text: str, system: str | None = None, kind: str | None = None
               ) -> tuple[list[XrefRow], list[dict[str, Any]]]:
-    """The rows of a cross-reference CSV, and the lines refused with a reason (pure)."""
-    reader = csv.DictReader(io.StringIO(text))
-    have = set(reader.fieldnames or [])
+    """The rows of a cross-reference CSV, and the lines refused with a reason (pure).
+
+    A file the csv module cannot read (a quote never closed, a NUL, a cell over the csv field limit)
+    or with a quoted cell spanning lines is refused as a whole (RequestRejected 422 naming the line
+    its record starts on), so nothing is imported from it and no row vanishes into another's cell."""
+    records = _records(text)
+    header = [h.strip() for h in next(records, (1, []))[1]]
+    have = set(header)
     missing = [c for c in COLUMNS if c not in have and not (c == "system" and system)
                and not (c == "kind" and kind)]
     if missing:
         return [], [{"line": 1, "reason": f"missing column(s): {', '.join(missing)}"}]
     rows, rejected = [], []
     seen: dict[tuple[str, str, str], tuple[int, str]] = {}
-    for rec in reader:
-        line = reader.line_num
-        cells = {k: (v or "").strip() for k, v in rec.items() if isinstance(k, str)}
+    for line, values in records:
+        cells = {k: v.strip() for k, v in zip(header, values, strict=False) if k}
         row = XrefRow(line, cells.get("system") or system or "", cells.get("kind") or kind or "",
                       cells.get("system_id", ""), cells.get("golden_id", ""), cells.get("why", ""))
         reason = _row_problem(row, seen)
@@ -71,6 +76,27 @@ def read_rows(text: str, system: str | None = None, kind: str | None = None
             seen[(row.system, row.kind, row.system_id)] = (line, row.golden)
             rows.append(row)
     return rows, rejected
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of every non-blank record; unreadable or multi-line records are refused."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as bad:
+            raise RequestRejected(422, "xref-csv", f"line {start}: the record starting here cannot be read: "
+                                  f"{bad}", f"line {start}") from None
+        if reader.line_num > start and cells:
+            raise RequestRejected(422, "xref-csv-multiline", f"line {start}: a quoted cell runs from line "
+                                  f"{start} to line {reader.line_num} (a quote is not closed?)",
+                                  f"line {start}")
+        if cells:
+            yield start, cells
+        start = reader.line_num + 1
 
 
 def _row_problem(row: XrefRow, seen: dict[tuple[str, str, str], tuple[int, str]]) -> str | None:
@@ -117,10 +143,11 @@ def import_csv(state: StateStore, clock: Clock, text: str, by: str, why: str = "
 
 
 def export_csv(versions: list[XrefVersion]) -> str:
-    """Current mappings as CSV in the import format (re-importing it changes nothing)."""
+    """Current mappings as CSV in the import format (re-importing it changes nothing); a `why` with line
+    breaks is written on one line, since the import refuses cells that span lines."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, "why"])
     for v in versions:
-        writer.writerow([v.system, v.kind, v.system_id, v.golden or "", v.why])
+        writer.writerow([v.system, v.kind, v.system_id, v.golden or "", " ".join(v.why.splitlines())])
     return out.getvalue()
