@@ -248,7 +248,7 @@ def test_unreadable_xref_files_are_a_422_naming_the_line(servers: dict[str, Any]
     hub: httpx.Client = servers["hub"]
     for body, line in ((b"system,kind,system_id,golden_id\nmes,item,P1,\"FG-1\"x\n", "line 2"),
                        (b"system,kind,system_id,golden_id\nmes,item,\"P1,FG-1\nmes,item,P2,FG-2\n", "line 2"),
-                       ):
+                       (b"system,kind,system_id,golden_id\nmes,item,P3," + b"9" * 200_000 + b"\n", "line 2")):
         answer = hub.post("/v1/xref/import", content=body, headers={"content-type": "text/csv"})
         assert answer.status_code == 422, answer.text[:300]
         assert answer.json()["error"]["path"] == line, answer.text[:300]
