@@ -8,7 +8,8 @@ never from message text::
     │   ├── StorageUnavailable         the journal or state store could not be reached or was busy
     │   └── TargetUnavailable          an outside system is down, slow or answered 5xx
     ├── PermanentError                 the same input fails the same way every time
-    │   ├── InvalidEvent               an event broke its contract (carries every issue with its path)
+    │   ├── InvalidEvent               an event or inbound document broke its contract (every issue
+    │   │                              with its path: JSON path, segment/element, line, XPath; .where)
     │   ├── IdentityConflict           same source + id as a journaled event, different content
     │   ├── BusinessRuleViolation      valid event that the business rules refuse (e.g. short stock)
     │   └── RequestRejected            an HTTP request that cannot be read at all (size, media, JSON)
@@ -64,6 +65,11 @@ class InvalidEvent(PermanentError):
         first = issues[0] if issues else Issue("$", "invalid", "invalid event")
         more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
         super().__init__(f"{first.path}: {first.message} [{first.rule}]{more}")
+
+    @property
+    def where(self) -> str:
+        """Where the (first) problem is: a JSON path, segment/element, line or XPath of the input."""
+        return self.issues[0].path if self.issues else "$"
 
 
 class IdentityConflict(PermanentError):
