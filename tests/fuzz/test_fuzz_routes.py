@@ -173,7 +173,8 @@ def _field(value: Any) -> bytes:
         text = value
     else:
         text = repr(value) if isinstance(value, float) else _encode(value).decode()
-    return bytes(c for c in text.encode("utf-8", "replace")[:8000] if c >= 0x20 and c != 0x7F)
+    # and a field value has no leading or trailing whitespace (h11 refuses to send one that has)
+    return bytes(c for c in text.encode("utf-8", "replace")[:8000] if c >= 0x20 and c != 0x7F).strip(b" \t")
 
 
 def _binary(event: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
