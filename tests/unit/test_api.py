@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -114,12 +115,39 @@ def test_body_errors_are_4xx_with_a_rule(client: TestClient) -> None:
         (b'{"a": ', STRUCTURED, 400, "invalid-json"),
         (b"<a/>", {"content-type": "application/xml"}, 415, "unsupported-media-type"),
         (b"{}", BATCH, 400, "batch-not-array"),
-        (b"[]", BATCH, 400, "empty-batch"),
     ]
     for body, headers, status, rule in cases:
         resp = client.post("/v1/events", content=body, headers=headers)
         assert resp.status_code == status, (body, resp.text)
         assert resp.json()["error"]["rule"] == rule
+
+
+def test_an_empty_batch_is_valid_and_gets_an_empty_receipt(client: TestClient, hub: Hub) -> None:
+    head = hub.journal.head()
+    resp = client.post("/v1/events", content=b"[]", headers=BATCH)
+    assert resp.status_code == 202, resp.text
+    assert resp.json() == {"accepted": 0, "duplicates": 0, "held": 0, "rejected": 0, "conflicts": 0,
+                           "results": []}
+    assert hub.journal.head() == head
+
+
+def test_a_repeated_member_rejects_only_its_event_with_the_path(client: TestClient, hub: Hub) -> None:
+    first, second = day(1)[:2]
+    text = orjson.dumps(second).decode()
+    twice = text.replace('"source":', '"id":"other","source":', 1)  # `id` twice in event 1
+    body = b"[" + orjson.dumps(first) + b"," + twice.encode() + b"]"
+    resp = client.post("/v1/events", content=body, headers=BATCH)
+    assert resp.status_code == 207, resp.text
+    results = resp.json()["results"]
+    assert results[0]["status"] == "accepted"
+    assert results[1]["status"] == "rejected"
+    assert [(i["path"], i["rule"]) for i in results[1]["errors"]] == [("$.id", "duplicate-member")]
+    nested = orjson.dumps(first).decode().replace('"data":{', '"data":{"plant":"9",', 1)
+    assert '"plant":"9"' in nested and nested.count('"plant":') >= 2
+    one = client.post("/v1/events", content=nested.encode(), headers=STRUCTURED)
+    assert one.status_code == 422, one.text
+    assert [(i["path"], i["rule"]) for i in one.json()["results"][0]["errors"]] == [
+        ("$.data.plant", "duplicate-member")]
 
 
 def test_dead_letter_retry_and_discard_over_http(client: TestClient, hub: Hub) -> None:
@@ -190,3 +218,32 @@ def test_business_exceptions_endpoints(client: TestClient, hub: Hub) -> None:
     assert client.post(f"/v1/exceptions/{ex_id}/resolve", json={"note": "again"}).status_code == 409
     assert client.get("/v1/exceptions").json()["exceptions"] == []
     assert client.get("/v1/exceptions/999").status_code == 404
+
+
+@pytest.mark.parametrize(("attribute", "value", "rule"), [
+    ("id", "PO-1\nPO-2", "control-character"),
+    ("source", "mes/\x00line", "control-character"),
+    ("subject", "lot\x1b[31m", "control-character"),
+    ("plant", "10\u008500", "extension-value"),
+])
+def test_control_characters_in_attributes_are_refused(client: TestClient, hub: Hub, attribute: str,
+                                                      value: str, rule: str) -> None:
+    event = {**day(1)[0], attribute: value}
+    resp = client.post("/v1/events", content=orjson.dumps(event), headers=STRUCTURED)
+    assert resp.status_code == 422, resp.text
+    assert [(e["path"], e["rule"]) for e in resp.json()["results"][0]["errors"]] == [(f"$.{attribute}", rule)]
+    assert hub.journal.head() == 0
+
+
+def test_one_out_of_policy_amount_rejects_only_its_event(client: TestClient, hub: Hub) -> None:
+    events = day(1)
+    good = events[0]
+    bad = next(e for e in events[1:] if any(isinstance(v, dict) and "value" in v for v in e["data"].values()))
+    quantity = next(k for k, v in bad["data"].items() if isinstance(v, dict) and "value" in v)
+    bad = {**bad, "data": {**bad["data"], quantity: {**bad["data"][quantity], "value": "1E-999999999"}}}
+    resp = client.post("/v1/events", content=orjson.dumps([good, bad]), headers=BATCH)
+    assert resp.status_code == 207, resp.text
+    first, second = resp.json()["results"]
+    assert first["status"] == "accepted" and second["status"] == "rejected"
+    assert [e["path"] for e in second["errors"]] == [f"$.data.{quantity}.value"]
+    assert hub.journal.head() == 1

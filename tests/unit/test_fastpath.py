@@ -68,10 +68,14 @@ def test_a_single_structured_event_too() -> None:
 DEEP = b"[" + b'{"a":' * 10_000 + b"1" + b"}" * 10_000 + b"]"
 
 
-@pytest.mark.parametrize("body", [b"", b"{", b"[]", b"[1]", b"{}", b'"x"', b"\xff", DEEP, DEEP[1:-1]])
+@pytest.mark.parametrize("body", [b"", b"{", b"[1]", b"{}", b'"x"', b"\xff", DEEP, DEEP[1:-1]])
 def test_bodies_it_cannot_read_go_to_the_listing_path(body: bytes) -> None:
     assert FAST.read(BATCH, body, 10) is None
     assert FAST.read(STRUCTURED, body, 10) is None
+
+
+def test_an_empty_batch_is_read_as_no_events() -> None:
+    assert FAST.read(BATCH, b"[]", 10) == []
 
 
 def test_over_the_batch_limit_and_other_media_go_to_the_listing_path() -> None:

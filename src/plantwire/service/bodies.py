@@ -56,8 +56,6 @@ def read_events(
         if not isinstance(events, list):
             raise RequestRejected(400, "batch-not-array",
                                   "a cloudevents-batch+json body must be a JSON array of events")
-        if not events:
-            raise RequestRejected(400, "empty-batch", "the batch holds no events")
         if len(events) > max_batch:
             raise RequestRejected(413, "batch-too-large",
                                   f"the batch holds {len(events)} events; at most {max_batch}")

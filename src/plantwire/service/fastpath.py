@@ -23,8 +23,10 @@ import orjson
 from plantwire.domain.catalog import Catalog, Contract
 from plantwire.envelope import SPEC_VERSION, Pending, digest
 from plantwire.service.bodies import BATCH, STRUCTURED, media_type, read_events
+from plantwire.service.strict_json import duplicate_members, mark_ambiguous
 from plantwire.service.structs import Convert, Diverged, NotMirrored, Translator
 from plantwire.service.validation import (
+    CONTROL,
     DEFAULT_CONTRACT_VERSION,
     JSON_MEDIA,
     LIMITS,
@@ -92,7 +94,7 @@ class FastPath:
         try:
             if media == BATCH and self._batch is not None:
                 events = self._batch.decode(body)
-                if not events or len(events) > max_batch:
+                if len(events) > max_batch:
                     return None
             elif media == STRUCTURED and self._single is not None:
                 events = [self._single.decode(body)]
@@ -125,7 +127,10 @@ class FastPath:
         if (version != contract.version or not event.id.strip() or not event.source.strip()
                 or (subject is not _UNSET and not subject.strip())
                 or (schema is not _UNSET and not schema.strip())
-                or (key is not _UNSET and not key.strip())):
+                or (key is not _UNSET and not key.strip())
+                or any(type(text) is str and CONTROL.search(text) for text in (
+                    event.id, event.source, subject, schema, key, event.plant, event.correlationid,
+                    event.causationid, event.traceparent, event.tracestate))):
             raise Diverged("attributes")
         time, media = event.time, event.datacontenttype
         if (time is not _UNSET and not is_time(time)) or (
@@ -166,8 +171,11 @@ def read_body(catalog: Catalog, content_type: str | None, headers: Mapping[str, 
               max_batch: int) -> list[Any]:
     """A request body's events: Pendings where the hot path decoded them, parsed objects where
     validation.validate_event must judge them (raises RequestRejected when the body is unreadable)."""
-    fast = fast_path(catalog).read(media_type(content_type), body, max_batch)
-    return fast if fast is not None else read_events(content_type, headers, body, max_batch)[0]
+    media = media_type(content_type)
+    fast = fast_path(catalog).read(media, body, max_batch)
+    events = fast if fast is not None else read_events(content_type, headers, body, max_batch)[0]
+    duplicates = duplicate_members(body)
+    return mark_ambiguous(events, duplicates, media) if duplicates else events
 
 
 def mirrored(catalog: Catalog) -> Sequence[str]:

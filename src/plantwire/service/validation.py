@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from plantwire.domain.catalog import Catalog, Contract
 from plantwire.envelope import CORE_ATTRIBUTES, OUR_ATTRIBUTES, SPEC_VERSION, Envelope, Pending
 from plantwire.errors import InvalidEvent, Issue
+from plantwire.service.strict_json import Ambiguous
 
 DEFAULT_CONTRACT_VERSION = "1"
 EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}\Z")  # \Z: `$` would allow a trailing newline
@@ -22,6 +23,9 @@ RFC3339 = re.compile(  # offsets as RFC 3339 has them: hours 00-23, minutes 00-5
 JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
 LIMITS = {"id": 256, "source": 512, "type": 128, "subject": 512, "partitionkey": 256}
 MAX_EXTENSIONS = 32
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters and DEL: never part of an identifier or an attribute (a newline in an
+id splits log lines and CSV exports; a NUL ends a C string in the systems we post to)."""
 MAX_EXTENSION_TEXT = 1024
 
 
@@ -50,7 +54,8 @@ def _accept_plain(obj: dict[str, Any], catalog: Catalog) -> Pending | None:
         if value is None:
             if required:
                 return None
-        elif type(value) is not str or len(value) > LIMITS.get(name, MAX_EXTENSION_TEXT) or not value.strip():
+        elif (type(value) is not str or len(value) > LIMITS.get(name, MAX_EXTENSION_TEXT)
+              or not value.strip() or CONTROL.search(value)):
             return None
     if obj.get("specversion") != SPEC_VERSION or "data_base64" in obj:
         return None
@@ -94,6 +99,8 @@ def _pending(obj: dict[str, Any], contract: Contract, version: str, data: BaseMo
 
 def _validate_listing_issues(obj: Any, catalog: Catalog) -> Pending:
     """validate_event's slow path: every problem, each with its path and rule."""
+    if isinstance(obj, Ambiguous):
+        raise InvalidEvent(obj.issues)
     if not isinstance(obj, dict):
         raise InvalidEvent([Issue("$", "type", f"an event must be a JSON object, got {_kind(obj)}")])
     issues: list[Issue] = []
@@ -132,6 +139,11 @@ def _text(obj: dict[str, Any], name: str, issues: list[Issue], required: bool) -
     if len(value) > limit:
         issues.append(Issue(path, "max-length",
                             f"'{name}' is {len(value)} characters; at most {limit}"))
+        return None
+    control = CONTROL.search(value)
+    if control:
+        issues.append(Issue(path, "control-character", f"'{name}' holds control character "
+                            f"U+{ord(control.group()):04X} at position {control.start()}"))
         return None
     return value
 
@@ -198,13 +210,14 @@ def _check_extensions(obj: dict[str, Any], issues: list[Issue]) -> dict[str, Any
         else:
             issues.append(Issue(path, "extension-value",
                                 f"extension '{name}' must be a string (at most "
-                                f"{MAX_EXTENSION_TEXT} characters), integer or boolean"))
+                                f"{MAX_EXTENSION_TEXT} characters, no control characters), "
+                                "integer or boolean"))
     return out
 
 
 def _extension_value_ok(value: Any) -> bool:
     if isinstance(value, str):
-        return len(value) <= MAX_EXTENSION_TEXT
+        return len(value) <= MAX_EXTENSION_TEXT and not CONTROL.search(value)
     return isinstance(value, bool | int)
 
 
@@ -252,6 +265,8 @@ def pydantic_issues(exc: ValidationError, root: str) -> list[Issue]:
     """Pydantic errors as issues with JSON paths such as $.data.lines[0].quantity.value."""
     out = []
     for err in exc.errors(include_url=False, include_input=False):
+        if err["type"] == "default_factory_not_called":
+            continue  # a default pydantic did not compute because another field failed: not a problem
         path = root
         for part in err["loc"]:
             path += f"[{part}]" if isinstance(part, int) else f".{part}"
