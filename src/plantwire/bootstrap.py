@@ -51,6 +51,8 @@ class Settings:
     URL (JetStream; any number of `plantwire worker` processes share the partitions)."""
     max_batch: int = 1000
     max_body_bytes: int = 16 * 1024 * 1024
+    max_operator_body_bytes: int = 4 * 1024 * 1024
+    """Largest body of any other route (dead-letter, exception, mapping and xref-import requests)."""
     poll_interval: float = 0.25
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     systems: Mapping[str, str] = field(default_factory=dict)

@@ -54,7 +54,7 @@ class Issue:
 
     def as_dict(self) -> dict[str, str]:
         """The JSON shape used by the API and the CLI."""
-        return {"path": self.path, "rule": self.rule, "message": self.message}
+        return {"path": capped(self.path), "rule": capped(self.rule, 100), "message": capped(self.message)}
 
 
 class InvalidEvent(PermanentError):
@@ -106,3 +106,13 @@ class ConfigurationError(PlantwireError):
 class SchemaVersionError(ConfigurationError):
     """A SQLite data file is at a schema version this code cannot run on (newer: upgrade plantwire;
     older: `plantwire db upgrade --data-dir D`), or is not a plantwire file at all."""
+
+
+MAX_ECHO = 1000
+"""The most characters of a message or path an answer repeats: a message may quote what the client
+sent, and an error must not hand a megabyte back (or make the log hold it twice)."""
+
+
+def capped(text: str, most: int = MAX_ECHO) -> str:
+    """`text`, or its first `most` characters and how many more there were."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text) - most} more characters)"

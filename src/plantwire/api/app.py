@@ -9,14 +9,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plantwire.api.auth import BearerAuth
+from plantwire.api.bodies import Note, Reason, ReplayRequest
 from plantwire.api.ingest import IngestEndpoint
+from plantwire.api.limits import BodyLimit
 from plantwire.api.mapping_routes import add_mapping_routes
 from plantwire.api.metrics import metrics_endpoint
 from plantwire.api.responses import error_body, error_response, json_response
@@ -55,6 +56,7 @@ def create_app(hub: Hub, run_worker: bool = True, run_sources: bool = True) -> F
     _errors(app)
     _operator_routes(app, hub)
     add_mapping_routes(app, hub)
+    app.add_middleware(BodyLimit, limit=hub.settings.max_operator_body_bytes)
     app.add_middleware(BearerAuth, verify=hub.keys.verify)
     return app
 
@@ -91,18 +93,6 @@ def _errors(app: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error", error=str(exc))
         return json_response(error_body(500, "internal", "internal error; see the hub's log"), 500)
-
-
-class ReplayRequest(BaseModel):
-    """The body of POST /v1/replay; an unknown field (a typo, or a `key` we do not filter by) is a 422,
-    never silently dropped so that everything is replayed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    subscriber: str
-    types: list[str] | None = None
-    since: str | None = None
-    dry_run: bool = False
 
 
 def _since(value: str | None) -> float | None:
@@ -152,8 +142,8 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
         return json_response(letter)
 
     @app.post("/v1/dead-letters/{dlq_id}/discard")
-    def dlq_discard(dlq_id: int, reason: Annotated[str, Body(embed=True, min_length=1)]) -> Response:
-        letter = hub.dead_letters.discard(dlq_id, reason)
+    def dlq_discard(dlq_id: int, body: Reason) -> Response:
+        letter = hub.dead_letters.discard(dlq_id, body.reason)
         hub.worker.notify()
         return json_response(letter)
 
@@ -185,8 +175,8 @@ def _operator_routes(app: FastAPI, hub: Hub) -> None:  # noqa: C901 - one small 
         return json_response(found)
 
     @app.post("/v1/exceptions/{ex_id}/resolve")
-    def exceptions_resolve(ex_id: int, note: Annotated[str, Body(embed=True, min_length=1)]) -> Response:
-        return json_response(hub.exceptions.resolve(ex_id, note))
+    def exceptions_resolve(ex_id: int, body: Note) -> Response:
+        return json_response(hub.exceptions.resolve(ex_id, body.note))
 
     @app.get("/v1/inventory")
     def inventory(item: str | None = None, location: str | None = None) -> Response:

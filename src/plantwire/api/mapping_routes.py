@@ -12,6 +12,7 @@ from fastapi import Body, FastAPI, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from plantwire.api.bodies import MappedValue, Note, OptionalNote, RoundingRule, RuleSet, XrefChange
 from plantwire.api.responses import json_response
 from plantwire.bootstrap import Hub
 from plantwire.domain.amounts import AmountError, parse_amount
@@ -74,9 +75,8 @@ def _xref_routes(app: FastAPI, store: XrefStore) -> None:
         return json_response({"versions": [v.as_dict() for v in store.history(system, kind, system_id)]})
 
     @app.put("/v1/xref/{system}/{kind}/{system_id}")
-    def xref_set(request: Request, system: str, kind: str, system_id: str,
-                 golden: Annotated[str, Body(min_length=1)], why: Annotated[str, Body()] = "") -> Response:
-        done = store.set(system, kind, system_id, golden, _who(request), why)
+    def xref_set(request: Request, system: str, kind: str, system_id: str, body: XrefChange) -> Response:
+        done = store.set(system, kind, system_id, body.golden, _who(request), body.why)
         return json_response({"changed": done is not None,
                               "mapping": store.get(system, kind, system_id).as_dict()})
 
@@ -102,8 +102,8 @@ def _uom_routes(app: FastAPI, units: Units) -> None:
         return json_response(conv.model_dump(mode="json"))
 
     @app.put("/v1/uom/rounding/{unit}")
-    def uom_rounding(request: Request, unit: str, places: Annotated[int, Body()],
-                     mode: Annotated[str, Body()]) -> Response:
+    def uom_rounding(request: Request, unit: str, body: RoundingRule) -> Response:
+        places, mode = body.places, body.mode
         try:
             rule = Rounding(places, mode)
         except ValueError as bad:
@@ -132,10 +132,10 @@ def _valuemap_routes(app: FastAPI, maps: ValueMaps) -> None:
 
     @app.put("/v1/valuemaps/{partner}/{map_name}/{partner_value}")
     def valuemap_set(request: Request, partner: str, map_name: str, partner_value: str,
-                     value: Annotated[str, Body(embed=True, min_length=1)]) -> Response:
-        maps.set(partner, map_name, partner_value, value, _who(request))
+                     body: MappedValue) -> Response:
+        maps.set(partner, map_name, partner_value, body.value, _who(request))
         return json_response({"partner": partner, "map": map_name, "partner_value": partner_value,
-                              "value": value})
+                              "value": body.value})
 
 
 def _rule_routes(app: FastAPI, book: RuleBook) -> None:
@@ -144,8 +144,8 @@ def _rule_routes(app: FastAPI, book: RuleBook) -> None:
         return json_response(book.record(DQ, version))
 
     @app.put("/v1/dq/rules")
-    def rules_put(request: Request, rules: Annotated[list[Any], Body(embed=True)]) -> Response:
-        version = book.load_rules(parse_rules(rules), _who(request), "api")
+    def rules_put(request: Request, body: RuleSet) -> Response:
+        version = book.load_rules(parse_rules(body.rules), _who(request), "api")
         return json_response(book.record(DQ, version))
 
     @app.get("/v1/owners")
@@ -168,13 +168,11 @@ def _review_routes(app: FastAPI, hub: Hub, queue: ReviewQueue) -> None:
         return json_response(queue.show(review_id))
 
     @app.post("/v1/dq/review/{review_id}/approve")
-    def review_approve(request: Request, review_id: str,
-                       note: Annotated[str, Body(embed=True)] = "") -> Response:
-        item = queue.approve(review_id, hub.journal, _who(request), note)
+    def review_approve(request: Request, review_id: str, body: OptionalNote | None = None) -> Response:
+        item = queue.approve(review_id, hub.journal, _who(request), body.note if body else "")
         hub.worker.notify()
         return json_response(item)
 
     @app.post("/v1/dq/review/{review_id}/reject")
-    def review_reject(request: Request, review_id: str,
-                      note: Annotated[str, Body(embed=True, min_length=1)]) -> Response:
-        return json_response(queue.reject(review_id, _who(request), note))
+    def review_reject(request: Request, review_id: str, body: Note) -> Response:
+        return json_response(queue.reject(review_id, _who(request), body.note))

@@ -13,6 +13,7 @@ from plantwire.errors import (
     PlantwireError,
     RequestRejected,
     RetryableError,
+    capped,
 )
 
 
@@ -24,7 +25,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_body(status: int, rule: str, message: str, path: str = "$") -> dict[str, Any]:
     """The one error shape every endpoint answers with."""
-    return {"error": {"status": status, "rule": rule, "path": path, "message": message}}
+    return {"error": {"status": status, "rule": capped(rule, 100), "path": capped(path),
+                      "message": capped(message)}}
 
 
 def error_parts(exc: PlantwireError) -> tuple[int, dict[str, Any], dict[str, str]]:

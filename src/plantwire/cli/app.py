@@ -149,7 +149,9 @@ def serve(data_dir: DataDir,
           host: Annotated[str, typer.Option()] = "127.0.0.1",
           port: Annotated[int, typer.Option()] = 8080,
           max_batch: Annotated[int, typer.Option(help="Most events in one batch request.")] = 1000,
-          max_body_mb: Annotated[int, typer.Option(help="Largest request body, MiB.")] = 16,
+          max_body_mb: Annotated[int, typer.Option(help="Largest POST /v1/events body, MiB.")] = 16,
+          max_operator_body_mb: Annotated[int, typer.Option(
+              min=1, help="Largest body of every other route (e.g. an xref import), MiB.")] = 4,
           no_worker: Annotated[bool, typer.Option("--no-worker",
                                                   help="Only ingest; run `plantwire worker` apart.")] = False,
           worker_process: Annotated[bool, typer.Option(
@@ -175,11 +177,13 @@ def serve(data_dir: DataDir,
     systems = _systems(erp, mes, wms, supplier, data_dir)
     hub = _started(lambda: bootstrap(Settings(
         data_dir=data_dir, backend=backend, bus=bus, max_batch=max_batch,
-        max_body_bytes=max_body_mb * 1024 * 1024, systems=systems)))
+        max_body_bytes=max_body_mb * 1024 * 1024, max_operator_body_bytes=max_operator_body_mb * 1024 * 1024,
+        systems=systems)))
     _flows_follow_the_leader(hub)
     common = ["--data-dir", str(data_dir), "--backend", backend, "--bus", bus]
     children = [WorkerProcess([*common, "--host", host, "--port", str(port), "--max-batch", str(max_batch),
-                               "--max-body-mb", str(max_body_mb), "--ingest-only"], command="serve")
+                               "--max-body-mb", str(max_body_mb), "--max-operator-body-mb",
+                               str(max_operator_body_mb), "--ingest-only"], command="serve")
                 for _ in range(ingest_processes - 1)]
     if not no_worker and not ingest_only and (worker_process or ingest_processes > 1):
         children.append(WorkerProcess([*common, *(a for role, url in systems.items()
