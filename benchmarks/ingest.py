@@ -243,6 +243,7 @@ class Load:
     loadgen_cpu: float
     server_cpu: float
     exhausted: bool
+    accepted: int = 0
 
     @property
     def rps(self) -> float:
@@ -282,7 +283,8 @@ def run_load(work: Path, port: int, requests: list[list[bytes]], seconds: float,
     out = json.loads(done.stdout)
     load = Load(out["completed"], per_request, out["elapsed"], out["p50"], out["p99"], out["error_count"],
                 out["errors"], out["statuses"], out["loadgen_cpu"],
-                (cpu1 - cpu0) / out["elapsed"] if out["elapsed"] else 0.0, out["exhausted"])
+                (cpu1 - cpu0) / out["elapsed"] if out["elapsed"] else 0.0, out["exhausted"],
+                out.get("accepted", 0))
     if load.error_count:
         msg = (f"!!! {label}: {load.error_count} FAILED REQUESTS of {out['sent']} "
                f"(statuses {load.statuses}); first: {load.errors[:3]}")

@@ -11,7 +11,8 @@ persistent connection and sends its own requests in order (so a sender's events 
 the order it sent them), until they run out or ``max_seconds`` have passed. Responses are parsed
 minimally (status
 line and Content-Length). Prints one JSON object: completed, statuses, errors (first ones, with
-body excerpts), elapsed seconds, latency percentiles and the generator's own CPU use.
+body excerpts), events accepted (the receipts' ``accepted`` counts), elapsed seconds, latency
+percentiles and the generator's own CPU use.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Run:
         self.total, self.deadline, self.expect = total, deadline, expect
         self.sent = 0
         self.completed = 0
+        self.accepted = 0
         self.statuses: dict[int, int] = {}
         self.errors: list[str] = []
         self.error_count = 0
@@ -93,6 +95,7 @@ async def _connection(run: Run, port: int, requests: list[bytes], start: asyncio
             lat.append(time.perf_counter() - t0)
             run.completed += 1
             run.statuses[status] = run.statuses.get(status, 0) + 1
+            run.accepted += _accepted(body)
             if status != run.expect:
                 run.error(f"HTTP {status}: {body[:300]!r}")
             if closing:
@@ -100,6 +103,15 @@ async def _connection(run: Run, port: int, requests: list[bytes], start: asyncio
                 reader, writer = await asyncio.open_connection(HOST, port)
     finally:
         writer.close()
+
+
+def _accepted(body: bytes) -> int:
+    """The ``accepted`` count of an ingest receipt (0 when the body has none)."""
+    at = body.find(b'"accepted":')
+    if at < 0:
+        return 0
+    digits = body[at + 11 : at + 31].split(b",", 1)[0].split(b"}", 1)[0].strip()
+    return int(digits) if digits.isdigit() else 0
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -128,7 +140,7 @@ async def main_async(spec: dict[str, Any]) -> dict[str, Any]:
             run.error(f"connection failed: {type(r).__name__}: {r}")
     lat = sorted(run.latencies)
     return {
-        "completed": run.completed, "sent": run.sent,
+        "completed": run.completed, "sent": run.sent, "accepted": run.accepted,
         "statuses": {str(k): v for k, v in run.statuses.items()},
         "error_count": run.error_count, "errors": run.errors, "elapsed": elapsed,
         "p50": _percentile(lat, 0.50), "p90": _percentile(lat, 0.90), "p99": _percentile(lat, 0.99),
