@@ -1,11 +1,12 @@
 """Every format's parse + validate throughput in one table, beside a plain ``bytes.split`` floor.
 
 Discovers ``benchmarks/formats_*.py`` modules; each exposes ``cases() -> list[(name, bytes, fn)]``.
-Run: ``.venv/bin/python benchmarks/formats.py [seconds per case] [format ...]``.
+Run: ``.venv/bin/python benchmarks/formats.py [--quick] [seconds per case] [format ...]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import sys
 import time
@@ -49,8 +50,13 @@ def floor(data: bytes) -> object:
 
 
 def main(argv: list[str]) -> None:
-    seconds = float(argv[0]) if argv else 0.5
-    only = set(argv[1:]) or None
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("seconds", nargs="?", type=float, default=0.5, help="time per case (default 0.5 s)")
+    parser.add_argument("formats", nargs="*", help="only these formats (b2mml, edifact, sap, x12)")
+    parser.add_argument("--quick", action="store_true", help="0.02 s per case (a smoke run)")
+    args = parser.parse_args(argv)
+    seconds = 0.02 if args.quick else args.seconds
+    only = set(args.formats) or None
     print(f"{'format':8} {'case':40} {'bytes':>8} {'docs/s':>10} {'MB/s':>8} {'split docs/s':>13} "
           f"{'split MB/s':>10}")
     for fmt, module in modules(only):

@@ -56,13 +56,20 @@ def floor(data: bytes) -> object:
     return [s.split(b"+") for s in data.split(b"'")]
 
 
-def main() -> None:
+def main(seconds: float = 1.0) -> None:
+    """Print documents/s and MB/s over all files, and the split floor."""
     docs = [data for _, data, _ in cases()]
-    ours = _rate(parse_and_validate, docs)
-    base = _rate(floor, docs)
+    ours = _rate(parse_and_validate, docs, seconds)
+    base = _rate(floor, docs, seconds)
     print(f"edifact parse+validate: {ours[0]:10.0f} documents/s {ours[1]:8.2f} MB/s ({len(docs)} files)")
     print(f"bytes.split floor:      {base[0]:10.0f} documents/s {base[1]:8.2f} MB/s")
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per case (default 1.0 s)")
+    parser.add_argument("--quick", action="store_true", help="0.05 s per case (a smoke run)")
+    args = parser.parse_args()
+    main(0.05 if args.quick else args.seconds)

@@ -81,4 +81,10 @@ def main(seconds: float = 0.5) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0.5, help="time per case (default 0.5 s)")
+    parser.add_argument("--quick", action="store_true", help="0.05 s per case (a smoke run)")
+    args = parser.parse_args()
+    main(0.05 if args.quick else args.seconds)
