@@ -20,11 +20,12 @@ from plantwire.api.ingest import IngestEndpoint
 from plantwire.api.limits import BodyLimit
 from plantwire.api.mapping_routes import add_mapping_routes
 from plantwire.api.metrics import metrics_endpoint
-from plantwire.api.responses import error_body, error_response, json_response
+from plantwire.api.responses import error_response, json_response
 from plantwire.bootstrap import Hub
 from plantwire.errors import PlantwireError, RequestRejected
 from plantwire.projections.atp import atp_view
 from plantwire.projections.inventory import on_hand
+from plantwire.service.answers import error_body, request_validation_body
 from plantwire.service.queries import entry_dict
 
 log = structlog.get_logger("plantwire.api")
@@ -83,11 +84,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_params(_: Request, exc: RequestValidationError) -> Response:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid", "type": "invalid"}
-        loc = tuple(first["loc"])
-        loc = loc[1:] if loc[:1] == ("body",) else loc  # a body field's path is from the body's root
-        path = "$." + ".".join(str(p) for p in loc) if loc else "$"
-        return json_response(error_body(422, str(first["type"]), str(first["msg"]), path), 422)
+        return json_response(request_validation_body(exc.errors()), 422)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from plantwire.api.responses import error_body
+from plantwire.service.answers import error_body
 
 OPEN_PATHS = frozenset({"/healthz"})
 

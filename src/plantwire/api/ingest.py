@@ -13,8 +13,9 @@ import orjson
 import structlog
 from starlette.types import Receive, Scope, Send
 
-from plantwire.api.responses import error_body, error_parts
+from plantwire.api.responses import error_parts
 from plantwire.errors import PlantwireError, RequestRejected
+from plantwire.service.answers import error_body
 from plantwire.service.ingest import EventResult, Ingest
 
 log = structlog.get_logger("plantwire.api")

@@ -13,20 +13,14 @@ from plantwire.errors import (
     PlantwireError,
     RequestRejected,
     RetryableError,
-    capped,
 )
+from plantwire.service.answers import error_body
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response rendered with orjson."""
     return Response(orjson.dumps(body, default=str), status_code=status,
                     media_type="application/json", headers=headers)
-
-
-def error_body(status: int, rule: str, message: str, path: str = "$") -> dict[str, Any]:
-    """The one error shape every endpoint answers with."""
-    return {"error": {"status": status, "rule": capped(rule, 100), "path": capped(path),
-                      "message": capped(message)}}
 
 
 def error_parts(exc: PlantwireError) -> tuple[int, dict[str, Any], dict[str, str]]:

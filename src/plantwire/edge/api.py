@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from plantwire.edge.agent import Agent
 from plantwire.edge.outbox import OutboxFull
 from plantwire.edge.status import event_status, find_event, full_status
 from plantwire.errors import NotFound, PermanentError, PlantwireError, RequestRejected, RetryableError
+from plantwire.service.answers import error_body, request_validation_body
 from plantwire.service.fastpath import read_body
 
 
@@ -47,8 +49,7 @@ def error_response(exc: PlantwireError) -> Response:
         status, rule, headers = 503, "unavailable", {"Retry-After": "1"}
     elif isinstance(exc, PermanentError):
         status = 409
-    body = {"error": {"status": status, "rule": rule, "path": path, "message": str(exc)}}
-    return json_response(body, status, headers)
+    return json_response(error_body(status, rule, str(exc), path), status, headers)
 
 
 def status_code(receipts: list[dict[str, Any]]) -> int:
@@ -80,6 +81,16 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PlantwireError)
+    async def plantwire_error(_: Request, exc: PlantwireError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_params(_: Request, exc: RequestValidationError) -> Response:
+        return json_response(request_validation_body(exc.errors()), 422)
+
+
 def create_edge_app(agent: Agent) -> FastAPI:
     """The ASGI app of an agent; forwarding and the status ticker run with the server."""
 
@@ -95,9 +106,7 @@ def create_edge_app(agent: Agent) -> FastAPI:
     app = FastAPI(title="plantwire edge", version="1", lifespan=lifespan)
     settings = agent.settings
 
-    @app.exception_handler(PlantwireError)
-    async def plantwire_error(_: Request, exc: PlantwireError) -> Response:
-        return error_response(exc)
+    _error_handlers(app)
 
     @app.post("/v1/events")
     async def post_events(request: Request) -> Response:
@@ -119,7 +128,7 @@ def create_edge_app(agent: Agent) -> FastAPI:
         return json_response(found)
 
     @app.get("/v1/outbox/{seq}")
-    def outbox_event(seq: int) -> Response:
+    def outbox_event(seq: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Response:
         found = agent.read(lambda c: event_status(c, seq))
         if found is None:
             raise NotFound(f"no outbox entry #{seq} (never kept, or pruned after acknowledgment)")

@@ -20,10 +20,17 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+MAX_DEPTH = 64
+"""How deep a request's JSON may nest. No contract comes near it; orjson reads up to 1024 levels, and
+a document that deep would reach Python's recursion limit in whatever walks it next (a repr, a
+validator), so it is refused here, once, before anything else looks at it."""
+
+
 def parse_json(body: bytes) -> Any:
-    """JSON from bytes, or a 400 that says where it broke (line, column, byte)."""
+    """JSON from bytes, or a 400 that says where it broke (line, column, byte) or that it nests
+    deeper than MAX_DEPTH."""
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         try:
             body.decode("utf-8")
@@ -36,12 +43,28 @@ def parse_json(body: bytes) -> Any:
         reason = str(exc.msg)
         if "recursion" in reason.lower() or "depth limit" in reason.lower():
             raise RequestRejected(400, "nesting-too-deep",
-                                  "JSON nests deeper than 1024 levels") from None
+                                  f"JSON nests deeper than {MAX_DEPTH} levels") from None
         raise RequestRejected(
             400, "invalid-json",
             f"body is not valid JSON: {reason} at line {exc.lineno} column {exc.colno} "
             f"(byte {exc.pos})",
         ) from None
+    if depth(parsed) > MAX_DEPTH:
+        raise RequestRejected(400, "nesting-too-deep", f"JSON nests deeper than {MAX_DEPTH} levels")
+    return parsed
+
+
+def depth(value: Any) -> int:
+    """How many arrays and objects deep a parsed document nests (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if type(item) is dict else item if type(item) is list else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children
+                         if type(child) is dict or type(child) is list)
+    return deepest
 
 
 def read_events(
