@@ -71,3 +71,14 @@ def test_dq_and_owners_commands(data_dir: Path, tmp_path: Path) -> None:
     book.write_text(json.dumps(OWNERS))
     assert "loaded 2 ownership" in run(owners, data_dir, "load", str(book))
     assert json.loads(run(owners, data_dir, "list", "--json"))["doc"]["owners"][1]["system"] == "wms"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("value", ["1E-999999999", "1E999999999", "1" * 19, "ten"])
+def test_uom_commands_read_amounts_by_the_numeric_policy(data_dir: Path, value: str) -> None:
+    run(uom, data_dir, "set", "KG", "1000", "G")
+    converted = run(uom, data_dir, "convert", value, "KG", "G", code=1)
+    assert value[:10] in converted or "exponent" in converted, converted
+    refused = run(uom, data_dir, "set", "BOX", value, "EA", code=1)
+    assert "not a conversion" in refused
+    assert run(uom, data_dir, "convert", "2.5", "KG", "G").strip() == "2500 G"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import tomllib
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from plantwire.cli.common import AsJson, DataDir, console, fail, open_hub, print_json, when
+from plantwire.domain.amounts import AmountError, parse_amount
 from plantwire.domain.quantities import DomainError, Quantity, UomConversion
 from plantwire.errors import PlantwireError
 from plantwire.mapping.book import DQ, OWNERS, RuleBook
@@ -162,8 +162,8 @@ def uom_set(from_uom: str, factor: str, to_uom: str, data_dir: DataDir, by: By =
             item: Annotated[str | None, typer.Option(help="Only for this item.")] = None) -> None:
     """Declare 1 FROM_UOM = FACTOR TO_UOM (e.g. `uom set BOX 12 EA --item X`)."""
     try:
-        conv = UomConversion(from_uom=from_uom, to_uom=to_uom, factor=Decimal(factor), item_id=item)
-    except (ValidationError, InvalidOperation) as bad:
+        conv = UomConversion(from_uom=from_uom, to_uom=to_uom, factor=parse_amount(factor), item_id=item)
+    except (ValidationError, AmountError) as bad:
         fail(f"not a conversion: {bad}")
         raise
     with open_hub(data_dir) as hub:
@@ -207,11 +207,11 @@ def uom_convert(value: str, from_uom: str, to_uom: str, data_dir: DataDir, as_js
                 item: Annotated[str | None, typer.Option()] = None) -> None:
     """Convert VALUE FROM_UOM into TO_UOM with what is declared."""
     with open_hub(data_dir) as hub:
-        try:
-            result = Units(hub.state, hub.clock).convert(Quantity(value=Decimal(value), uom=from_uom),
+        try:  # the one numeric policy before any arithmetic (a huge exponent once hung `convert`)
+            result = Units(hub.state, hub.clock).convert(Quantity(value=parse_amount(value), uom=from_uom),
                                                          to_uom, item)
-        except (DomainError, ValidationError, InvalidOperation) as bad:
-            fail(str(bad))
+        except (DomainError, ValidationError, AmountError) as bad:
+            fail(f"cannot convert {value[:40]!r}: {bad}")
             raise
     if as_json:
         print_json(result.model_dump(mode="json"))
