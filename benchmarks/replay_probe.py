@@ -1,6 +1,7 @@
 """Replay half of the ingest benchmark, in its own process so its peak RSS is its own.
 
     python benchmarks/replay_probe.py DATA_DIR
+    python benchmarks/replay_probe.py --quick     # a smoke run on 2,000 events in a temporary directory
 
 Opens the hub on DATA_DIR (``bootstrap``), first lets delivery catch up (untimed), then times a
 raw read of the rows the inventory subscriber covers (``SELECT body`` + ``orjson.loads``) and
@@ -9,9 +10,11 @@ raw read of the rows the inventory subscriber covers (``SELECT body`` + ``orjson
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,8 +60,42 @@ def raw_read(db: Path, upto: int, types: list[str]) -> tuple[int, float]:
     return n, seconds
 
 
+def seed(data_dir: Path, events: int) -> None:
+    """Journal `events` events of a plant day into a new hub on data_dir (for --quick)."""
+    from plantwire.simulators.scenario import plant_day
+
+    hub = bootstrap(Settings(data_dir=data_dir))
+    try:
+        batch: list[dict[str, object]] = []
+        for n, event in enumerate(plant_day(orders=events), 1):
+            batch.append(event)
+            if len(batch) == 500 or n == events:
+                hub.ingest.submit_sync(batch)
+                batch = []
+            if n == events:
+                break
+    finally:
+        hub.close()
+
+
 def main() -> None:
-    data_dir = Path(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", nargs="?", type=Path, help="the hub's data directory (an existing one)")
+    parser.add_argument("--quick", action="store_true",
+                        help="probe a new hub holding 2,000 plant-day events, in a temporary directory")
+    args = parser.parse_args()
+    if args.quick:
+        with tempfile.TemporaryDirectory(prefix="plantwire-replay-") as tmp:
+            seed(Path(tmp), 2000)
+            probe(Path(tmp))
+        return
+    if args.data_dir is None or not (args.data_dir / JOURNAL_FILE).exists():
+        parser.error(f"no hub journal in {args.data_dir} (give a data directory, or --quick)")
+    probe(args.data_dir)
+
+
+def probe(data_dir: Path) -> None:
+    """Drain delivery, then time the raw read and the inventory replay; print one JSON object."""
     hub = bootstrap(Settings(data_dir=data_dir))
     t0 = time.perf_counter()
     hub.dispatcher.drain()
