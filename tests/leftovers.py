@@ -49,9 +49,14 @@ def strays(root: Path) -> dict[int, str]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != me:
             line = _cmdline(int(entry.name))
-            if mark in line and "pytest" not in line.split(" ", 2)[:2][-1]:
+            if mark in line and not _is_pytest(line):
                 found[int(entry.name)] = line
     return found
+
+
+def _is_pytest(line: str) -> bool:
+    """Whether a command line is a pytest run itself (its program or first argument names pytest)."""
+    return any("pytest" in word for word in line.split(" ")[:2])
 
 
 def reap(root: Path, grace: float = 10.0) -> dict[int, str]:
